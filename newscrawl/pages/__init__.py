@@ -1,0 +1,1 @@
+"""Page objects: extraction only (response in, raw field values out, no I/O)."""

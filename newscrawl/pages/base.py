@@ -1,0 +1,73 @@
+"""The page-object contract shared by every extractor.
+
+A page object reads one ``HtmlResponse`` and returns raw field values; it does
+no I/O and no normalisation (that is the loader's job), so it can be tested
+against saved pages and reused outside a crawl.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.http import HtmlResponse
+
+
+def _is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple, dict, set)):
+        return not value
+    return False
+
+
+@dataclass
+class Extraction:
+    """Raw values keyed by ``Article`` field name, with the method behind each.
+
+    Raw values are strings, lists of strings, or for nested fields dicts of
+    them (``source`` -> ``{"name", "url"}``; ``relatedArticles`` -> list of
+    ``{"url", "headline", "datePublishedRaw"}``; ``authors`` -> list of names
+    or one byline string; ``mainImage`` -> a URL string).
+    """
+
+    values: dict[str, Any] = field(default_factory=dict)
+    methods: dict[str, str] = field(default_factory=dict)
+
+    def offer(self, name: str, value: Any, method: str) -> bool:
+        """Set ``name`` unless it is already set or ``value`` is empty.
+
+        Callers offer candidates in order of trust, so the first non-empty
+        one wins and its method is recorded.
+        """
+        if name in self.values or _is_empty(value):
+            return False
+        self.values[name] = value
+        self.methods[name] = method
+        return True
+
+    def replace(self, name: str, value: Any, method: str) -> None:
+        """Overwrite ``name`` (used by arbitration once it has decided)."""
+        if _is_empty(value):
+            return
+        self.values[name] = value
+        self.methods[name] = method
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+
+class ArticlePage:
+    """Base class: subclasses implement :meth:`extract`."""
+
+    def __init__(self, response: HtmlResponse) -> None:
+        self.response = response
+
+    def is_article(self) -> bool:
+        """Whether the page holds an article (as opposed to a listing)."""
+        raise NotImplementedError
+
+    def extract(self) -> Extraction:
+        raise NotImplementedError
