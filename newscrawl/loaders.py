@@ -1,0 +1,185 @@
+"""ArticleLoader: wires the pure processors to the record's fields.
+
+Page objects hand over raw values (an :class:`~newscrawl.pages.base.Extraction`);
+everything that turns page noise into clean, typed values happens here, so
+every extractor gets the same normalisation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from itemloaders.processors import Compose, Identity, MapCompose, TakeFirst
+from scrapy.http import Response
+from scrapy.loader import ItemLoader
+
+from newscrawl.items import Article
+from newscrawl.pages.base import Extraction
+from newscrawl.processors import (
+    body_hash,
+    canonicalize_url,
+    collapse_doubled,
+    is_boilerplate,
+    normalize_paragraphs,
+    normalize_text,
+    parse_date,
+    split_authors,
+    split_byline,
+    strip_icon_label,
+)
+
+
+def fetch_time(response: Response) -> datetime:
+    """When the response was fetched: its ``Date`` header if sane, else now.
+
+    Relative times on the page ("an hour ago") are relative to this moment.
+    """
+    now = datetime.now(UTC)
+    header = response.headers.get(b"Date")
+    if header:
+        try:
+            stamp = parsedate_to_datetime(header.decode("latin-1"))
+        except (TypeError, ValueError):
+            return now
+        if stamp.tzinfo is not None and abs((now - stamp).total_seconds()) < 86400:
+            return stamp.astimezone(UTC)
+    return now
+
+
+def _date(value: str, loader_context: dict[str, Any]) -> str | None:
+    return parse_date(
+        value,
+        reference=loader_context.get("reference"),
+        day_first=loader_context.get("day_first", True),
+    )
+
+
+def _url(value: str, loader_context: dict[str, Any]) -> str | None:
+    return canonicalize_url(value, base=loader_context.get("base_url"))
+
+
+def _body(values: list[Any]) -> str:
+    lines: list[str] = []
+    for value in values:
+        lines.extend(value if isinstance(value, (list, tuple)) else str(value).split("\n"))
+    return normalize_paragraphs(line for line in lines if not is_boilerplate(str(line)))
+
+
+def _source(value: Any, loader_context: dict[str, Any]) -> dict[str, str] | None:
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict):
+        return None
+    name = normalize_text(str(value.get("name") or ""))
+    url = _url(str(value["url"]), loader_context) if value.get("url") else None
+    source = {key: val for key, val in (("name", name), ("url", url)) if val}
+    return source or None
+
+
+def _related(value: Any, loader_context: dict[str, Any]) -> dict[str, str] | None:
+    if not isinstance(value, dict) or not value.get("url"):
+        return None
+    url = _url(str(value["url"]), loader_context)
+    if not url:
+        return None
+    related: dict[str, str] = {"url": url}
+    if value.get("headline"):
+        related["headline"] = collapse_doubled(normalize_text(str(value["headline"])))
+    raw = value.get("datePublishedRaw")
+    if raw:
+        related["datePublishedRaw"] = strip_icon_label(normalize_text(str(raw)))
+        parsed = _date(related["datePublishedRaw"], loader_context)
+        if parsed:
+            related["datePublished"] = parsed
+    return related
+
+
+def _unique_by_url(values: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen: set[str] = set()
+    unique = []
+    for value in values:
+        if value["url"] not in seen:
+            seen.add(value["url"])
+            unique.append(value)
+    return unique
+
+
+def _authors(names: list[str]) -> list[dict[str, str]]:
+    return [{"name": name} for name in split_authors(names)]
+
+
+class ArticleLoader(ItemLoader):
+    """Normalises raw extraction values into an :class:`Article`.
+
+    Context keys: ``base_url`` (to resolve relative links), ``reference``
+    (fetch time, for relative dates), ``day_first`` (ambiguous dates).
+    """
+
+    default_item_class = Article
+    default_input_processor = MapCompose(str, normalize_text)
+    default_output_processor = TakeFirst()
+
+    headline_in = MapCompose(str, normalize_text, collapse_doubled)
+    articleBody_in = Identity()
+    articleBody_out = Compose(_body)
+    url_in = canonicalUrl_in = MapCompose(str, _url)
+    datePublished_in = dateModified_in = MapCompose(str, normalize_text, _date)
+    mainImage_in = MapCompose(str, _url)
+    mainImage_out = Compose(TakeFirst(), lambda url: {"url": url})
+    authors_in = Identity()
+    authors_out = Compose(_authors)
+    source_in = MapCompose(_source)
+    relatedArticles_in = MapCompose(_related)
+    relatedArticles_out = Compose(_unique_by_url)
+    breadcrumbs_in = breadcrumbs_out = Identity()
+    provenance_in = provenance_out = Identity()
+
+    @classmethod
+    def from_extraction(
+        cls,
+        extraction: Extraction,
+        response: Response,
+        *,
+        spider: str,
+        day_first: bool = True,
+        reference: datetime | None = None,
+    ) -> Article:
+        """Build the record for ``response`` from a page object's raw values.
+
+        ``reference`` (default: the fetch time) anchors relative dates.
+        """
+        reference = reference or fetch_time(response)
+        loader = cls(response=response, base_url=response.url, reference=reference)
+        loader.context["day_first"] = day_first
+        values = dict(extraction.values)
+        methods = dict(extraction.methods)
+        byline = values.pop("byline", None)
+        if byline:
+            # "Russia Today17-05-2025": publisher glued to the date.
+            byline_method = methods.pop("byline")
+            name, date_raw = split_byline(normalize_text(str(byline)))
+            source = values.get("source") or {}
+            if name and not source.get("name"):
+                values["source"] = {**source, "name": name}
+                methods.setdefault("source", byline_method)
+            if date_raw and not values.get("datePublishedRaw"):
+                values["datePublishedRaw"] = date_raw
+                methods["datePublishedRaw"] = byline_method
+        for name in ("datePublished", "dateModified"):
+            if values.get(f"{name}Raw") and not values.get(name):
+                values[name] = values[f"{name}Raw"]
+        loader.add_value("url", response.url)
+        loader.add_value("canonicalUrl", values.pop("canonicalUrl", None) or response.url)
+        for name, value in values.items():
+            if name in Article.fields:
+                loader.add_value(name, value)
+        loader.add_value("dateDownloaded", reference.isoformat(timespec="seconds"))
+        # Provenance is keyed by record field: a raw date's method is the date's method.
+        fields = {name.removesuffix("Raw"): method for name, method in sorted(methods.items())}
+        loader.add_value("provenance", {"spider": spider, "fields": fields})
+        item = loader.load_item()
+        if item.get("articleBody"):
+            item["bodyHash"] = body_hash(item["articleBody"])
+        return item
