@@ -1,0 +1,117 @@
+"""Article-vs-listing classification.
+
+Spiders follow every page but emit items only for articles, so a listing
+mistaken for an article pollutes the feed and an article mistaken for a
+listing is lost. No single signal is reliable (sites put ``og:type=article``
+on section fronts, and many articles have no structured data), so each signal
+adds or removes points and the sum decides.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from newscrawl.pages.structured import LISTING_TYPES, is_article_type
+
+logger = logging.getLogger(__name__)
+
+_DATE_PATH = re.compile(r"/(19|20)\d{2}/(0?[1-9]|1[0-2])(/|$)|/(19|20)\d{2}-\d{2}-\d{2}")
+_ID_PATH = re.compile(r"\d{4,}")
+_LISTING_PATH = re.compile(
+    r"/(tag|tags|topic|topics|category|categories|section|sections|author|authors|archive|archives"
+    r"|search|page|people|staff|series|hub)(/|$)",
+    re.I,
+)
+# A paragraph with this much text outside links reads as prose, not a teaser line.
+_PROSE_CHARS = 80
+THRESHOLD = 2
+
+
+@dataclass
+class PageSignals:
+    url: str
+    types: set[str]  # schema.org types from JSON-LD and microdata
+    og_type: str | None
+    prose_run: int  # most prose paragraphs sharing one container
+    linked_headings: int  # h2-h4 headings that are links: teaser lists
+    structured_body: bool  # structured data holds an article body
+
+
+def _prose_runs(root: Any) -> Counter[Any]:
+    """Prose paragraphs per container.
+
+    Articles put their paragraphs side by side in one body element; listings
+    put one summary into each teaser, so their paragraphs never cluster.
+    """
+    runs: Counter[Any] = Counter()
+    for p in root.iter("p"):
+        text = len(p.text_content().strip())
+        if text < _PROSE_CHARS:
+            continue
+        links = sum(len(a.text_content()) for a in p.iter("a"))
+        if text - links < _PROSE_CHARS:
+            continue
+        parent = p.getparent()
+        # One-paragraph wrappers (<div class="para"><p>…</p></div>) count at the next level.
+        if parent is not None and len(parent) == 1 and parent.getparent() is not None:
+            parent = parent.getparent()
+        runs[parent] += 1
+    return runs
+
+
+def prose_run(root: Any) -> int:
+    """The largest number of prose paragraphs sharing one container."""
+    return max(_prose_runs(root).values(), default=0)
+
+
+def prose_container(root: Any) -> Any:
+    """The element holding the most prose paragraphs (the body, if there is one)."""
+    top = _prose_runs(root).most_common(1)
+    return top[0][0] if top else None
+
+
+def linked_headings(root: Any) -> int:
+    return len(root.xpath("//h2[.//a] | //h3[.//a] | //h4[.//a] | //a[h2 or h3 or h4]"))
+
+
+def score(signals: PageSignals) -> tuple[int, list[str]]:
+    """Points for "article", with the reasons (for debug logs)."""
+    points: list[tuple[int, str]] = []
+    if is_article_type(signals.types):
+        points.append((3, "article type"))
+    elif signals.types & LISTING_TYPES:
+        points.append((-3, "listing type"))
+    if signals.og_type == "article":
+        points.append((1, "og:type article"))
+    elif signals.og_type in ("website", "profile", "object"):
+        points.append((-1, f"og:type {signals.og_type}"))
+    path = urlsplit(signals.url).path
+    slug = path.rstrip("/").rsplit("/", 1)[-1]
+    if path in ("", "/") or re.fullmatch(r"/(index|default|home)\.\w+", path):
+        points.append((-3, "site root"))
+    elif _LISTING_PATH.search(path):
+        points.append((-2, "listing path"))
+    elif _DATE_PATH.search(path) or _ID_PATH.search(slug) or slug.count("-") >= 3:
+        points.append((1, "article-like path"))
+    if signals.prose_run >= 3:
+        points.append((3, "prose run"))
+    elif signals.prose_run == 2:
+        points.append((1, "short prose run"))
+    else:
+        points.append((-2, "no prose run"))
+    if signals.linked_headings >= 4:
+        points.append((-1, "teaser headings"))
+    if signals.structured_body:
+        points.append((2, "structured body"))
+    return sum(p for p, _ in points), [reason for _, reason in points]
+
+
+def is_article(signals: PageSignals) -> bool:
+    total, reasons = score(signals)
+    logger.debug("Classified %s: %d points (%s)", signals.url, total, ", ".join(reasons))
+    return total >= THRESHOLD

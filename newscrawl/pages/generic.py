@@ -1,0 +1,541 @@
+"""A page object for any news site: structured data first, explicit arbitration.
+
+Every source (JSON-LD, OpenGraph and other meta tags, microdata, embedded app
+state, the DOM, trafilatura, htmldate) contributes candidates; one rule per
+field then decides, so the choice is predictable and testable instead of
+"whichever reader ran first". The chosen method per field is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+import htmldate
+import trafilatura
+from dateparser.data.languages_info import language_order
+from scrapy.http import TextResponse
+
+from newscrawl.pages import classify
+from newscrawl.pages.base import ArticlePage, Extraction
+from newscrawl.pages.structured import (
+    ORGANISATION_TYPES,
+    Candidate,
+    Candidates,
+    collect_meta,
+    jsonld_nodes,
+    node_types,
+    read_app_state,
+    read_jsonld,
+    read_loose_itemprops,
+    read_meta,
+    read_microdata,
+)
+from newscrawl.processors import (
+    is_boilerplate,
+    is_date_only,
+    normalize_text,
+    parse_date,
+    split_authors,
+)
+
+logger = logging.getLogger(__name__)
+
+SITE_TYPES = ORGANISATION_TYPES | {"WebSite"}
+
+# Trust order per field; methods not listed rank last, in the order found.
+DATE_ORDER = ("json-ld", "opengraph", "microdata", "meta", "dom", "next-data", "app-state", "url")
+AUTHOR_ORDER = ("json-ld", "microdata", "opengraph", "meta", "next-data", "app-state", "dom")
+HEADLINE_ORDER = ("json-ld", "microdata", "opengraph", "next-data", "app-state", "meta", "dom")
+DESCRIPTION_ORDER = ("json-ld", "opengraph", "meta", "microdata", "next-data", "app-state")
+IMAGE_ORDER = ("json-ld", "opengraph", "meta", "microdata")
+LANGUAGE_ORDER = ("json-ld", "dom", "opengraph", "meta")
+BODY_ORDER = ("json-ld", "json-ld-live", "microdata", "next-data", "app-state")
+
+# Nodes whose text is never the story's own metadata or body.
+_NOT_STORY = (
+    "ancestor-or-self::*[self::aside or self::nav or contains(@class, 'comment')"
+    " or contains(@class, 'related') or contains(@class, 'sidebar') or contains(@class, 'teaser')"
+    " or contains(@class, 'widget') or contains(@class, 'bio') or contains(@class, 'newsletter')]"
+)
+_BYLINE_NAMES = (
+    f"//a[@rel='author'][not({_NOT_STORY})]"
+    f" | //*[contains(concat(' ', normalize-space(@class), ' '), ' fn ')][not({_NOT_STORY})]"
+    f" | //*[contains(@class, 'author-name')][not({_NOT_STORY})]"
+)
+_BYLINE_BLOCKS = (
+    "//*[contains(@class, 'byline') or contains(@class, 'author') or contains(@class, 'autor')"
+    " or contains(@class, 'credit')]"
+    f"[not({_NOT_STORY})][not(ancestor::*[contains(@class, 'byline')])]"
+)
+_DATE_ELEMENTS = (
+    "//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'publish')"
+    " or contains(@class, 'posted') or contains(@class, 'meta') or contains(@class, 'byline')"
+    " or contains(@class, 'info') or contains(@class, 'datum') or self::time]"
+    f"[not({_NOT_STORY})][not(self::meta or self::script or self::style)]"
+)
+_TIME_ELEMENTS = f"//time[@datetime or @pubdate][not({_NOT_STORY})]"
+_DEK = (
+    "//*[contains(@class, 'dek') or contains(@class, 'standfirst') or contains(@class, 'subhead')"
+    " or contains(@class, 'summary') or contains(@class, 'kicker') or contains(@class, 'label')]"
+)
+_HEADLINE_CLASSES = (
+    "//*[self::h1 or self::h2][contains(@class, 'headline') or contains(@class, 'title')]"
+    f"[not({_NOT_STORY})]"
+)
+_RELATED_LINKS = (
+    "//*[contains(@class, 'related') or contains(@class, 'more-from')]"
+    "[not(ancestor::*[contains(@class, 'related')])]//a[@href]"
+)
+_BREADCRUMB_LINKS = (
+    "//*[contains(@class, 'breadcrumb') or @aria-label='breadcrumb' or @aria-label='Breadcrumb']"
+    "//a[@href]"
+)
+
+# A date written out in page text, with an optional time: "18.11.2023 um 14:30",
+# "12 March 2024, 16:45", "Feb. 11, 2024 at 10:30 a.m.", "26 février 2024 à 10h12".
+_TEXT_DATE = re.compile(
+    r"(?P<date>\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}"
+    r"|\d{1,2}\.?\s+[^\W\d_]{3,}\.?\s+(?:19|20)\d{2}|[^\W\d_]{3,}\.?\s+\d{1,2},?\s+(?:19|20)\d{2})"
+    r"(?:[,\s]*(?:at|um|à|a las|alle|om|kl\.?|-)?\s*"
+    r"(?P<time>\d{1,2}[:.h]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*(?-i:[A-Z]{3,4})\b)?))?",
+    re.IGNORECASE,
+)
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])(?:/|$)")
+_HAS_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\b[A-Z]{3,4})$")
+_CLOCK = re.compile(r"\d{1,2}[:.h]\d{2}")
+_HOUR_H = re.compile(r"(?<=\d)h(?=\d)")  # French "10h12"
+DATEPARSER_LANGUAGES = frozenset(language_order)
+_TITLE_SEPARATORS = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
+_ORG_WORDS = re.compile(
+    r"\b(?:news|times|post|press|media|agency|daily|journal|herald|tribune|gazette|network"
+    r"|magazine|wire|newsroom|staff|desk|editorial|team|reuters|associated)\b",
+    re.IGNORECASE,
+)
+_TRUNCATED = ("…", "...")
+# A structured body replaces trafilatura's text when this much longer: a teaser page.
+_BODY_RATIO = 1.5
+_MIN_STRUCTURED_BODY = 400
+_MAX_META_TEXT = 160
+_COVERAGE = 0.95
+_MAX_UNDECODABLE = 0.05  # share of U+FFFD in the decoded body
+_WORD = re.compile(r"\w+")
+# Lines that close a story but are not part of it (wire copyright notices).
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
+
+
+def _key(text: str) -> str:
+    """Comparison key: case, spacing and punctuation folded."""
+    return "".join(ch for ch in normalize_text(text).casefold() if ch.isalnum())
+
+
+def _could_be_finer(raw: str, precision: int) -> bool:
+    """Whether a raw date might carry a time (or an offset) that ``precision`` lacks."""
+    if precision == 0:
+        return _CLOCK.search(raw) is not None
+    return precision == 1 and _HAS_OFFSET.search(raw) is not None
+
+
+def _covers(lines: list[str], other: list[str]) -> bool:
+    """Whether ``lines`` hold nearly every word of ``other``."""
+    words = Counter(_WORD.findall(" ".join(lines).casefold()))
+    wanted = Counter(_WORD.findall(" ".join(other).casefold()))
+    total = sum(wanted.values())
+    return total > 0 and sum((wanted & words).values()) >= _COVERAGE * total
+
+
+def _texts(root: Any, xpath: str) -> list[str]:
+    return [normalize_text(" ".join(el.itertext())) for el in root.xpath(xpath)]
+
+
+class GenericArticlePage(ArticlePage):
+    """Extracts an article from any news page without site-specific rules."""
+
+    def __init__(self, response: TextResponse, *, favor_precision: bool = False) -> None:
+        super().__init__(response)
+        self.favor_precision = favor_precision
+        self.has_microdata = False
+        self.issues: list[str] = []  # problems seen ("invalid-json-ld"), for the caller's stats
+
+    # --- parsing (each done once, lazily) ------------------------------------------------
+
+    @cached_property
+    def root(self) -> Any:
+        return self.response.selector.root
+
+    @cached_property
+    def meta(self) -> dict[str, list[str]]:
+        return collect_meta(self.root)
+
+    @cached_property
+    def jsonld(self) -> list[dict]:
+        scripts = [
+            el.text or ""
+            for el in self.root.iter("script")
+            if (el.get("type") or "").strip().lower() == "application/ld+json"
+        ]
+        return jsonld_nodes(scripts, self.issues)
+
+    @cached_property
+    def candidates(self) -> Candidates:
+        found = Candidates()
+        read_jsonld(self.jsonld, self.response.url, found)
+        read_meta(self.meta, found)
+        self.has_microdata = read_microdata(self.root, found)
+        read_loose_itemprops(self.root, found)
+        read_app_state(self.root, found)
+        self._read_dom(found)
+        return found
+
+    def _read_dom(self, found: Candidates) -> None:
+        root = self.root
+        for text in self._dom_headlines:
+            found.add("headline", text, "dom")
+        title = root.findtext(".//title")
+        if title:
+            found.add("headline", title, "title")
+        for el in root.xpath(_TIME_ELEMENTS):
+            marker = " ".join(filter(None, (el.get("class"), el.get("itemprop")))).lower()
+            field = "dateModifiedRaw" if re.search(r"updat|modif", marker) else "datePublishedRaw"
+            if "published" in marker:
+                field = "datePublishedRaw"
+            found.add(field, el.get("datetime") or normalize_text(el.text_content()), "dom")
+        for text in self._date_texts():
+            found.add("datePublishedRaw", text, "dom")
+        match = _URL_DATE.search(urlsplit(self.response.url).path)
+        if match:
+            found.add("datePublishedRaw", "-".join(match.groups()), "url")
+        names = _texts(root, _BYLINE_NAMES)
+        for text in names or _texts(root, _BYLINE_BLOCKS):
+            if len(text) <= _MAX_META_TEXT:
+                found.add("authors", (text, "unknown"), "dom")
+        canonical = root.xpath("//link[@rel='canonical']/@href")
+        if canonical:
+            found.add("canonicalUrl", self.response.urljoin(canonical[0].strip()), "dom")
+        found.add("inLanguage", root.get("lang"), "dom")
+        crumbs = [
+            {"name": normalize_text(a.text_content()), "url": self.response.urljoin(a.get("href"))}
+            for a in root.xpath(_BREADCRUMB_LINKS)
+        ]
+        found.add("breadcrumbs", [c for c in crumbs if c["name"]], "dom")
+        related = [
+            {
+                "url": self.response.urljoin(a.get("href")),
+                "headline": normalize_text(a.text_content()),
+            }
+            for a in root.xpath(_RELATED_LINKS)[:20]
+        ]
+        found.add("relatedArticles", [r for r in related if r["headline"]], "dom")
+
+    @cached_property
+    def _dom_headlines(self) -> list[str]:
+        """``<h1>`` texts, then title-classed headings, minus the site name in a logo."""
+        sites = {_key(name) for name in self.site_names}
+        texts = _texts(self.root, f"//h1[not({_NOT_STORY})]") + _texts(self.root, _HEADLINE_CLASSES)
+        return [t for t in dict.fromkeys(texts) if t and _key(t) not in sites]
+
+    def _date_texts(self) -> list[str]:
+        """Dates written in short metadata elements ("Published 14 February 2024")."""
+        found = []
+        for el in self.root.xpath(_DATE_ELEMENTS):
+            text = normalize_text(" ".join(el.itertext()))
+            if not text or len(text) > 100:
+                continue
+            match = _TEXT_DATE.search(text)
+            if match:
+                time = match["time"]
+                found.append(f"{match['date']} {_HOUR_H.sub(':', time)}" if time else match["date"])
+        return found
+
+    @cached_property
+    def site_names(self) -> list[str]:
+        """Names this site goes by: for stripping title suffixes and spotting org authors."""
+        names = self.meta.get("og:site_name", []) + self.meta.get("application-name", [])
+        for node in self.jsonld:
+            if node_types(node) & SITE_TYPES and isinstance(node.get("name"), str):
+                names.append(node["name"])
+        host = urlsplit(self.response.url).hostname or ""
+        names.append(host.removeprefix("www.").split(".")[0])
+        return [name for name in names if name]
+
+    # --- classification --------------------------------------------------------------------
+
+    def is_article(self) -> bool:
+        if self.undecodable:
+            return False
+        found = self.candidates
+        types: set[str] = set()
+        for node in self.jsonld:
+            types |= node_types(node)
+        if self.has_microdata:
+            types.add("Article")
+        structured_body = any(
+            len(" ".join(c.value)) >= _MIN_STRUCTURED_BODY
+            for c in found.get("articleBody")
+            if c.method in BODY_ORDER
+        )
+        og_type = (self.meta.get("og:type") or [None])[0]
+        signals = classify.PageSignals(
+            url=self.response.url,
+            types=types,
+            og_type=og_type.lower() if og_type else None,
+            prose_run=classify.prose_run(self.root),
+            linked_headings=classify.linked_headings(self.root),
+            structured_body=structured_body,
+        )
+        return classify.is_article(signals)
+
+    # --- extraction ------------------------------------------------------------------------
+
+    @cached_property
+    def undecodable(self) -> bool:
+        """Whether the body is not text in its declared encoding (binary, wrong charset)."""
+        text = self.response.text
+        if text and text.count("\ufffd") > _MAX_UNDECODABLE * len(text):
+            logger.debug("Not extracting %s: body does not decode as text", self.response.url)
+            self.issues.append("undecodable-body")
+            return True
+        return False
+
+    def extract(self) -> Extraction:
+        out = Extraction()
+        if self.undecodable:
+            return out
+        found = self.candidates
+        headline = self._headline(found)
+        if headline:
+            out.offer("headline", *headline)
+        for name, order in (("description", DESCRIPTION_ORDER), ("mainImage", IMAGE_ORDER)):
+            self._offer_ranked(out, found, name, order)
+        for name in ("datePublishedRaw", "dateModifiedRaw"):
+            date = self._date(found.get(name))
+            if date:
+                out.offer(name, *date)
+        if "datePublishedRaw" not in out.values:
+            fallback = self._htmldate()
+            if fallback:
+                out.offer("datePublishedRaw", fallback, "htmldate")
+        authors = self._authors(found)
+        if authors:
+            out.offer("authors", *authors)
+        body = self._body(found, headline[0] if headline else None)
+        if body:
+            out.offer("articleBody", *body)
+        self._offer_ranked(out, found, "canonicalUrl", ("dom", "opengraph", "json-ld"))
+        self._offer_ranked(out, found, "inLanguage", LANGUAGE_ORDER)
+        self._offer_ranked(out, found, "breadcrumbs", ("json-ld", "dom"))
+        self._offer_ranked(out, found, "relatedArticles", ("dom",))
+        source = self._source(found)
+        if source:
+            out.offer("source", *source)
+        return out
+
+    @staticmethod
+    def _ranked(candidates: list[Candidate], order: tuple[str, ...]) -> list[Candidate]:
+        rank = {method: i for i, method in enumerate(order)}
+        return sorted(candidates, key=lambda c: rank.get(c.method, len(order)))
+
+    def _offer_ranked(
+        self, out: Extraction, found: Candidates, name: str, order: tuple[str, ...]
+    ) -> None:
+        for candidate in self._ranked(found.get(name), order):
+            if out.offer(name, candidate.value, candidate.method):
+                return
+
+    # headline ------------------------------------------------------------------------------
+
+    def strip_site_suffix(self, title: str) -> str:
+        """Drop " | Site Name" / "Site - " parts that name the site."""
+        parts = _TITLE_SEPARATORS.split(normalize_text(title))
+        if len(parts) < 2:
+            return normalize_text(title)
+        sites = {_key(name) for name in self.site_names}
+        sites |= {_key(name).removeprefix("the") for name in self.site_names}
+        kept = [
+            p for p in parts if _key(p) not in sites and _key(p).removeprefix("the") not in sites
+        ]
+        if len(kept) == len(parts) and " | " in title:
+            kept = parts[:-1]  # "Headline | Section" with an unknown site name
+        return " - ".join(kept) if kept else normalize_text(title)
+
+    def _headline(self, found: Candidates) -> tuple[str, str] | None:
+        """The structured headline unless the page's own heading shows it is off.
+
+        A heading that a structured title starts with (site suffix, section
+        prefix) or that extends a truncated one is the real headline.
+        """
+        dom = [c.value for c in found.get("headline") if c.method == "dom"]
+        ranked = self._ranked(
+            [c for c in found.get("headline") if c.method not in ("dom", "title")], HEADLINE_ORDER
+        )
+        ranked += [c for c in found.get("headline") if c.method == "title"]
+        for heading in dom:
+            key = _key(heading)
+            for candidate in ranked:
+                value = normalize_text(candidate.value)
+                stripped = _key(self.strip_site_suffix(value))
+                if _key(value) == key or stripped == key:
+                    # Confirmed by structured data: credit it (<title> is just DOM).
+                    method = candidate.method.removesuffix("-alternative")
+                    return heading, "dom" if method == "title" else method
+                truncated = value.endswith(_TRUNCATED) and key.startswith(
+                    _key(value.rstrip("".join(_TRUNCATED)))
+                )
+                if truncated or (len(key) > 15 and key in _key(value)):
+                    return heading, "dom"
+        # No heading confirms a candidate: structured data beats the page's first
+        # heading, which beats <title> (often a generic site title).
+        for candidate in ranked:
+            if candidate.method != "title" and not (dom and candidate.value.endswith(_TRUNCATED)):
+                return self.strip_site_suffix(candidate.value), candidate.method
+        if dom:
+            return dom[0], "dom"
+        titles = [c for c in ranked if c.method == "title"]
+        return (self.strip_site_suffix(titles[0].value), "title") if titles else None
+
+    # dates ---------------------------------------------------------------------------------
+
+    @cached_property
+    def languages(self) -> list[str] | None:
+        """Locales for dateparser: the page's language (and English), so it skips detection."""
+        found = self.candidates
+        for candidate in self._ranked(found.get("inLanguage"), LANGUAGE_ORDER):
+            code = str(candidate.value).replace("_", "-").split("-")[0].lower()
+            if code in DATEPARSER_LANGUAGES:
+                return list(dict.fromkeys((code, "en")))
+        return None
+
+    def _date(self, candidates: list[Candidate]) -> tuple[str, str] | None:
+        """The most trusted parseable date, swapped for a more precise one of the same day.
+
+        Only candidates that could be more precise are parsed after the first
+        hit: parsing free text with dateparser is the slowest step of a page.
+        """
+        ranked = self._ranked(candidates, DATE_ORDER)
+        best: tuple[Candidate, str, int] | None = None
+        for candidate in ranked:
+            raw = normalize_text(str(candidate.value))
+            if best is not None and not _could_be_finer(raw, best[2]):
+                continue
+            iso = parse_date(raw, languages=self.languages)
+            if iso is None:
+                continue
+            precision = 0 if is_date_only(iso) else 2 if _HAS_OFFSET.search(raw) else 1
+            if best is None or (iso[:10] == best[1][:10] and precision > best[2]):
+                best = (candidate, iso, precision)
+        if best is None:
+            return None
+        return normalize_text(str(best[0].value)), best[0].method
+
+    def _htmldate(self) -> str | None:
+        try:
+            return htmldate.find_date(
+                self.root, url=self.response.url, extensive_search=False, original_date=True
+            )
+        except (ValueError, TypeError) as exc:
+            logger.debug("htmldate failed on %s: %s", self.response.url, exc)
+            return None
+
+    # authors -------------------------------------------------------------------------------
+
+    def _is_org(self, name: str, kind: str) -> bool:
+        if kind != "unknown":
+            return kind == "org"
+        key = _key(name)
+        sites = {_key(site) for site in self.site_names}
+        return key in sites or key.removeprefix("the") in sites or bool(_ORG_WORDS.search(name))
+
+    def _authors(self, found: Candidates) -> tuple[list[str], str] | None:
+        """People from the most trusted source that names any; organisations only if none does."""
+        by_method: dict[str, list[tuple[str, bool]]] = {}
+        for candidate in self._ranked(found.get("authors"), AUTHOR_ORDER):
+            raw, kind = candidate.value
+            if re.match(r"https?://", raw):
+                continue  # article:author is often a profile URL
+            names = by_method.setdefault(candidate.method, [])
+            names.extend((name, self._is_org(name, kind)) for name in split_authors(raw))
+        for method, names in by_method.items():
+            people = [name for name, is_org in names if not is_org]
+            if people:
+                return list(dict.fromkeys(people)), method
+        for method, names in by_method.items():
+            if names:
+                return list(dict.fromkeys(name for name, _ in names)), method
+        return None
+
+    # body ----------------------------------------------------------------------------------
+
+    @cached_property
+    def _meta_texts(self) -> set[str]:
+        """Texts of headline, byline, date and dek elements: never the body's first lines."""
+        texts = _texts(self.root, _BYLINE_BLOCKS) + _texts(self.root, _DEK)
+        texts += _texts(self.root, _DATE_ELEMENTS) + _texts(self.root, "//h1")
+        return {_key(text) for text in texts if len(text) <= _MAX_META_TEXT}
+
+    def _trafilatura(self) -> list[str]:
+        document = trafilatura.bare_extraction(
+            self.root,
+            url=self.response.url,
+            include_comments=False,
+            include_tables=False,
+            favor_precision=self.favor_precision,
+        )
+        text = getattr(document, "text", None) or ""
+        return text.split("\n")
+
+    def _clean_body(self, lines: list[str], headline: str | None) -> list[str]:
+        lines = [normalize_text(line) for line in lines]
+        lines = [
+            line
+            for line in lines
+            if any(ch.isalnum() for ch in line)
+            and not is_boilerplate(line)
+            and not _COPYRIGHT.search(line)
+        ]
+        skip = set(self._meta_texts)
+        if headline:
+            skip.add(_key(headline))
+        start = 0
+        while start < len(lines) and _key(lines[start]) in skip:
+            start += 1
+        return lines[start:]
+
+    def _body(self, found: Candidates, headline: str | None) -> tuple[list[str], str] | None:
+        """trafilatura's text unless structured data holds a much longer body (paywalls)."""
+        text = self._clean_body(self._trafilatura(), headline)
+        structured = [
+            (self._clean_body(list(c.value), headline), c.method)
+            for c in self._ranked(found.get("articleBody"), BODY_ORDER)
+        ]
+        structured = [(lines, method) for lines, method in structured if lines]
+        text_len = sum(map(len, text))
+        for lines, method in structured:
+            size = sum(map(len, lines))
+            if size >= _MIN_STRUCTURED_BODY and size >= _BODY_RATIO * text_len:
+                return lines, method  # a teaser page: the full text is in the data
+            if len(lines) > len(text) and _covers(lines, text):
+                return lines, method  # the publisher's own copy, with paragraphs we missed
+        if text:
+            return text, "trafilatura"
+        if structured:
+            return structured[0]
+        container = classify.prose_container(self.root)
+        if container is None:
+            return None
+        paragraphs = _texts(container, "./p|./*/p")
+        return self._clean_body(paragraphs, headline) or None, "dom"
+
+    # source --------------------------------------------------------------------------------
+
+    def _source(self, found: Candidates) -> tuple[dict[str, str], str] | None:
+        for candidate in self._ranked(found.get("source"), ("json-ld", "opengraph", "meta")):
+            source = dict(candidate.value)
+            if "url" not in source:
+                parts = urlsplit(self.response.url)
+                source["url"] = f"{parts.scheme}://{parts.netloc}/"
+            return source, candidate.method
+        return None
