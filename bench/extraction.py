@@ -1,0 +1,330 @@
+"""Extraction-quality benchmark: our generic extractor against its peers.
+
+Scores every extractor on the same labelled pages in the same run:
+body token precision/recall/F1, headline exact match, same-day date match
+(and exact match where the label has a time), author-set F1, article-vs-listing
+accuracy (ours only: the peers do not classify) and pages per second on one core.
+
+    python -m bench.extraction [--dir tests/fixtures/generic] [--expected FILE]
+
+The labels are ``{"page.html": {"url", "is_article", "headline", "authors",
+"datePublished", "articleBody"}}``. Writes ``bench/results/extraction.json``
+and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import trafilatura
+from scrapy.http import HtmlResponse
+
+from newscrawl.pages.generic import GenericArticlePage
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = ROOT / "tests" / "fixtures" / "generic"
+RESULTS = Path(__file__).resolve().parent / "results" / "extraction.json"
+_WORD = re.compile(r"\w+")
+
+Record = dict[str, Any]
+Extractor = Callable[[str, bytes], Record]
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+def token_prf(got: str | None, expected: str | None) -> tuple[float, float, float]:
+    """Bag-of-words precision, recall and F1 of ``got`` against ``expected``."""
+    got_tokens = Counter(_WORD.findall((got or "").casefold()))
+    expected_tokens = Counter(_WORD.findall((expected or "").casefold()))
+    if not got_tokens and not expected_tokens:
+        return 1.0, 1.0, 1.0
+    overlap = sum((got_tokens & expected_tokens).values())
+    if not overlap:
+        return 0.0, 0.0, 0.0
+    precision = overlap / sum(got_tokens.values())
+    recall = overlap / sum(expected_tokens.values())
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def _parse_iso(value: str | None) -> date | datetime | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def same_day(got: str | None, expected: str | None) -> bool:
+    """Same calendar day, read in the label's time zone when both carry one."""
+    got_value, expected_value = _parse_iso(got), _parse_iso(expected)
+    if got_value is None or expected_value is None:
+        return False
+    both_aware = all(isinstance(v, datetime) and v.tzinfo for v in (got_value, expected_value))
+    if both_aware:
+        got_value = got_value.astimezone(expected_value.tzinfo)
+    as_day = [v.date() if isinstance(v, datetime) else v for v in (got_value, expected_value)]
+    return as_day[0] == as_day[1]
+
+
+def same_time(got: str | None, expected: str | None) -> bool:
+    """Same instant (or same wall-clock time when the label has no offset)."""
+    got_value, expected_value = _parse_iso(got), _parse_iso(expected)
+    if not isinstance(got_value, datetime) or not isinstance(expected_value, datetime):
+        return False
+    if expected_value.tzinfo is None:
+        return got_value.replace(tzinfo=None) == expected_value
+    return got_value.tzinfo is not None and got_value == expected_value
+
+
+def author_f1(got: Iterable[str], expected: Iterable[str]) -> float:
+    got_set = {" ".join(name.casefold().split()) for name in got}
+    expected_set = {" ".join(name.casefold().split()) for name in expected}
+    if not got_set and not expected_set:
+        return 1.0
+    overlap = len(got_set & expected_set)
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / len(got_set), overlap / len(expected_set)
+    return 2 * precision * recall / (precision + recall)
+
+
+def score_page(record: Record, label: Record) -> dict[str, float | bool | None]:
+    precision, recall, f1 = token_prf(record.get("articleBody"), label["articleBody"])
+    labelled_time = len(label.get("datePublished") or "") > 10
+    return {
+        "body_precision": precision,
+        "body_recall": recall,
+        "body_f1": f1,
+        "headline_exact": (record.get("headline") or "") == label["headline"],
+        "date_same_day": same_day(record.get("datePublished"), label["datePublished"]),
+        "date_exact": same_time(record.get("datePublished"), label["datePublished"])
+        if labelled_time
+        else None,
+        "authors_f1": author_f1(record.get("authors") or [], label["authors"]),
+    }
+
+
+# --- extractors ----------------------------------------------------------------------------
+
+
+def _response(url: str, body: bytes) -> HtmlResponse:
+    return HtmlResponse(url, body=body, encoding="utf-8")
+
+
+def ours(url: str, body: bytes) -> Record:
+    """Our page object, normalised the way the crawler normalises it."""
+    response = _response(url, body)
+    page = GenericArticlePage(response)
+    item = normalise(page.extract(), response)
+    return {
+        "is_article": page.is_article(),
+        "headline": item.get("headline"),
+        "authors": [author["name"] for author in item.get("authors") or []],
+        "datePublished": item.get("datePublished"),
+        "articleBody": item.get("articleBody"),
+    }
+
+
+def _normaliser() -> Callable[[Any, HtmlResponse], Record]:
+    """The ArticleLoader when it exists, else the same processors applied directly."""
+    try:
+        from newscrawl.loaders import ArticleLoader
+    except ImportError:
+        from newscrawl.processors import (
+            is_boilerplate,
+            normalize_paragraphs,
+            normalize_text,
+            parse_date,
+            split_authors,
+        )
+
+        def direct(extraction: Any, response: HtmlResponse) -> Record:
+            values = extraction.values
+            raw_date = values.get("datePublishedRaw")
+            body = [line for line in values.get("articleBody") or [] if not is_boilerplate(line)]
+            return {
+                "headline": normalize_text(values.get("headline")) or None,
+                "authors": [{"name": name} for name in split_authors(values.get("authors"))],
+                "datePublished": parse_date(raw_date) if raw_date else None,
+                "articleBody": normalize_paragraphs(body),
+            }
+
+        return direct
+    return lambda extraction, response: dict(
+        ArticleLoader.from_extraction(extraction, response, spider="bench")
+    )
+
+
+normalise = _normaliser()
+
+
+def trafilatura_peer(url: str, body: bytes) -> Record:
+    document = trafilatura.bare_extraction(
+        body.decode("utf-8"),
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+    )
+    if document is None:
+        return {}
+    return {
+        "headline": document.title,
+        "authors": [name.strip() for name in (document.author or "").split(";") if name.strip()],
+        "datePublished": document.date,
+        "articleBody": document.text,
+    }
+
+
+def newspaper_peer() -> Extractor | None:
+    """newspaper4k, if installed (it is not a dependency)."""
+    try:
+        import newspaper
+    except ImportError:
+        return None
+
+    def extract(url: str, body: bytes) -> Record:
+        article = newspaper.Article(url, fetch_images=False)
+        article.download(input_html=body.decode("utf-8"))
+        article.parse()
+        published = article.publish_date
+        return {
+            "headline": article.title,
+            "authors": article.authors,
+            "datePublished": published.isoformat() if published else None,
+            "articleBody": article.text,
+        }
+
+    return extract
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def throughput(extract: Extractor, pages: list[tuple[str, bytes]], min_seconds: float) -> float:
+    """Pages per second over whole passes of the set, for at least ``min_seconds``."""
+    done, start = 0, time.perf_counter()
+    while True:
+        for url, body in pages:
+            extract(url, body)
+        done += len(pages)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return done / elapsed
+
+
+def run(directory: Path, expected_path: Path, min_seconds: float) -> dict[str, Any]:
+    labels: dict[str, Record] = json.loads(expected_path.read_text(encoding="utf-8"))
+    pages = {
+        name: (label["url"], (directory / name).read_bytes()) for name, label in labels.items()
+    }
+    extractors: dict[str, Extractor] = {"newscrawl": ours, "trafilatura": trafilatura_peer}
+    newspaper = newspaper_peer()
+    if newspaper is not None:
+        extractors["newspaper4k"] = newspaper
+    results: dict[str, Any] = {
+        "dataset": str(directory),
+        "pages": len(labels),
+        "articles": sum(1 for label in labels.values() if label["is_article"]),
+        "extractors": {},
+        "per_page": {},
+    }
+    for name, extract in extractors.items():
+        per_page: dict[str, Any] = {}
+        classified = []
+        for page, label in labels.items():
+            record = extract(*pages[page])
+            if "is_article" in record:
+                classified.append(record["is_article"] == label["is_article"])
+            if label["is_article"]:
+                per_page[page] = {**score_page(record, label), "got": record}
+        summary = _summarise(per_page.values())
+        summary["classification_accuracy"] = (
+            sum(classified) / len(classified) if classified else None
+        )
+        article_pages = [pages[page] for page in per_page]
+        summary["pages_per_s"] = throughput(extract, article_pages, min_seconds)
+        results["extractors"][name] = summary
+        results["per_page"][name] = per_page
+    return results
+
+
+def _summarise(scores: Iterable[dict[str, Any]]) -> dict[str, float | None]:
+    scores = list(scores)
+    summary: dict[str, float | None] = {}
+    for metric in (
+        "body_precision",
+        "body_recall",
+        "body_f1",
+        "headline_exact",
+        "date_same_day",
+        "date_exact",
+        "authors_f1",
+    ):
+        values = [float(s[metric]) for s in scores if s[metric] is not None]
+        summary[metric] = statistics.fmean(values) if values else None
+    return summary
+
+
+def markdown(results: dict[str, Any]) -> str:
+    columns = (
+        ("body P", "body_precision"),
+        ("body R", "body_recall"),
+        ("body F1", "body_f1"),
+        ("headline exact", "headline_exact"),
+        ("date same day", "date_same_day"),
+        ("date exact*", "date_exact"),
+        ("authors F1", "authors_f1"),
+        ("article/listing", "classification_accuracy"),
+        ("pages/s", "pages_per_s"),
+    )
+    lines = [
+        f"{results['articles']} labelled articles, {results['pages']} pages ({results['dataset']})",
+        "",
+        "| extractor | " + " | ".join(title for title, _ in columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    for name, summary in results["extractors"].items():
+        cells = []
+        for _, key in columns:
+            value = summary.get(key)
+            if value is None:
+                cells.append("–")
+            elif key == "pages_per_s":
+                cells.append(f"{value:.0f}")
+            else:
+                cells.append(f"{value:.3f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("*date exact: same instant, over the labels that carry a time.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="folder of labelled pages")
+    parser.add_argument("--expected", type=Path, help="labels JSON (default: DIR/expected.json)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument("--min-seconds", type=float, default=2.0, help="timing budget per tool")
+    args = parser.parse_args(argv)
+    results = run(args.dir, args.expected or args.dir / "expected.json", args.min_seconds)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
