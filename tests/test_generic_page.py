@@ -220,3 +220,39 @@ def test_cms_blocks_keep_text_and_headings_but_not_media_or_promos() -> None:
         {"_type": "block", "children": [{"text": "Portable "}, {"text": "text."}]},
     ]
     assert body_paragraphs(blocks) == ["First para.", "A heading", "Portable text."]
+
+
+def test_sentence_starting_with_by_is_not_a_byline() -> None:
+    body = "<h1>Fire out</h1><p>By Monday evening, the fire was out.</p>"
+    assert "authors" not in page_for(html_page("", body)).extract().values
+
+
+def test_unmarked_byline_and_date_lines_are_metadata_not_body() -> None:
+    body = '<h1>Fire out</h1><div class="story"><p>By Ann Lee</p><p>May 2, 2024</p></div>'
+    extraction = page_for(html_page("", body), "https://news.example/story").extract()
+    assert extraction.values["authors"] == ["Ann Lee"]
+    assert extraction.values["datePublishedRaw"] == "May 2, 2024"
+    assert extraction.values["articleBody"][0].startswith("Paragraph 0")
+
+
+@pytest.mark.parametrize(("state_title", "expected"), [("Other story", False), ("Roofs", True)])
+def test_app_state_body_counts_only_for_the_page_own_story(
+    state_title: str, expected: bool
+) -> None:
+    state = {
+        "props": {
+            "pageProps": {
+                "story": {
+                    "title": state_title,
+                    "publishedAt": "2024-09-12T10:00:00+02:00",
+                    "body": [{"type": "paragraph", "text": "Words of the story. " * 40}],
+                }
+            }
+        }
+    }
+    html = (
+        '<html><head><title>Roofs | Urban Ledger</title><meta property="og:type" content="article">'
+        f'</head><body><div id="__next"></div><script id="__NEXT_DATA__" type="application/json">'
+        f"{json.dumps(state)}</script></body></html>"
+    )
+    assert page_for(html, "https://urbanledger.example/stories/roofs").is_article() is expected

@@ -39,7 +39,7 @@ class PageSignals:
     og_type: str | None
     prose_run: int  # most prose paragraphs sharing one container
     linked_headings: int  # h2-h4 headings that are links: teaser lists
-    structured_body: bool  # structured data holds an article body
+    structured_body: bool  # structured data holds this page's article body
 
 
 def _prose_runs(root: Any) -> Counter[Any]:
@@ -107,7 +107,7 @@ def score(signals: PageSignals) -> tuple[int, list[str]]:
     if signals.linked_headings >= 4:
         points.append((-1, "teaser headings"))
     if signals.structured_body:
-        points.append((2, "structured body"))
+        points.append((3, "structured body"))
     return sum(p for p, _ in points), [reason for _, reason in points]
 
 

@@ -26,9 +26,10 @@ from newscrawl.pages.structured import (
     ORGANISATION_TYPES,
     Candidate,
     Candidates,
+    JsonLd,
     collect_meta,
-    jsonld_nodes,
     node_types,
+    parse_jsonld,
     read_app_state,
     read_jsonld,
     read_loose_itemprops,
@@ -71,6 +72,19 @@ _BYLINE_BLOCKS = (
     "//*[contains(@class, 'byline') or contains(@class, 'author') or contains(@class, 'autor')"
     " or contains(@class, 'credit')]"
     f"[not({_NOT_STORY})][not(ancestor::*[contains(@class, 'byline')])]"
+)
+# Unmarked bylines: a short element that starts with "By".
+_BYLINE_TEXTS = (
+    "//*[self::p or self::div or self::span or self::address][not(.//p or .//div)]"
+    "[string-length(normalize-space(.)) < 80][starts-with(normalize-space(.), 'By ')"
+    " or starts-with(normalize-space(.), 'by ') or starts-with(normalize-space(.), 'Von ')"
+    " or starts-with(normalize-space(.), 'Par ') or starts-with(normalize-space(.), 'Por ')]"
+    f"[not({_NOT_STORY})]"
+)
+# Unmarked dates: short leaf elements, checked only when nothing better exists.
+_SHORT_LEAVES = (
+    "//*[self::p or self::span or self::div or self::small or self::em or self::li][not(*)]"
+    f"[string-length(normalize-space(.)) < 50][not({_NOT_STORY})]"
 )
 _DATE_ELEMENTS = (
     "//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'publish')"
@@ -123,6 +137,11 @@ _MIN_STRUCTURED_BODY = 400
 _MAX_META_TEXT = 160
 _COVERAGE = 0.95
 _MAX_UNDECODABLE = 0.05  # share of U+FFFD in the decoded body
+_WHOLE_DATE = 0.6
+_MAX_NAME_WORDS = 5
+_NAME_PARTICLES = frozenset(
+    {"de", "da", "di", "do", "dos", "du", "van", "von", "der", "den", "la", "le", "bin", "al", "y"}
+)
 _WORD = re.compile(r"\w+")
 # Lines that close a story but are not part of it (wire copyright notices).
 _COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
@@ -138,6 +157,22 @@ def _could_be_finer(raw: str, precision: int) -> bool:
     if precision == 0:
         return _CLOCK.search(raw) is not None
     return precision == 1 and _HAS_OFFSET.search(raw) is not None
+
+
+def _is_dateline(line: str) -> bool:
+    """A line that is nothing but a date, as printed above a story's first paragraph."""
+    match = _TEXT_DATE.search(line) if len(line) <= _MAX_META_TEXT else None
+    return match is not None and len(match[0]) >= _WHOLE_DATE * len(line)
+
+
+def _reads_as_names(byline: str) -> bool:
+    """Whether every name in a byline is capitalised words ("Anna van Berg")."""
+    names = split_authors(byline)
+    return bool(names) and all(
+        len(name.split()) <= _MAX_NAME_WORDS
+        and all(word[0].isupper() or word in _NAME_PARTICLES for word in name.split())
+        for name in names
+    )
 
 
 def _covers(lines: list[str], other: list[str]) -> bool:
@@ -172,13 +207,13 @@ class GenericArticlePage(ArticlePage):
         return collect_meta(self.root)
 
     @cached_property
-    def jsonld(self) -> list[dict]:
+    def jsonld(self) -> JsonLd:
         scripts = [
             el.text or ""
             for el in self.root.iter("script")
             if (el.get("type") or "").strip().lower() == "application/ld+json"
         ]
-        return jsonld_nodes(scripts, self.issues)
+        return parse_jsonld(scripts, self.issues)
 
     @cached_property
     def candidates(self) -> Candidates:
@@ -209,10 +244,8 @@ class GenericArticlePage(ArticlePage):
         match = _URL_DATE.search(urlsplit(self.response.url).path)
         if match:
             found.add("datePublishedRaw", "-".join(match.groups()), "url")
-        names = _texts(root, _BYLINE_NAMES)
-        for text in names or _texts(root, _BYLINE_BLOCKS):
-            if len(text) <= _MAX_META_TEXT:
-                found.add("authors", (text, "unknown"), "dom")
+        for text in self._bylines:
+            found.add("authors", (text, "unknown"), "dom")
         canonical = root.xpath("//link[@rel='canonical']/@href")
         if canonical:
             found.add("canonicalUrl", self.response.urljoin(canonical[0].strip()), "dom")
@@ -232,30 +265,46 @@ class GenericArticlePage(ArticlePage):
         found.add("relatedArticles", [r for r in related if r["headline"]], "dom")
 
     @cached_property
+    def _bylines(self) -> list[str]:
+        """Byline texts: marked-up names, else byline-classed blocks, else "By …" lines.
+
+        An unmarked "By …" line counts only if what follows reads as names, so
+        "By Monday evening, the fire was out." stays story text.
+        """
+        marked = _texts(self.root, _BYLINE_NAMES) or _texts(self.root, _BYLINE_BLOCKS)
+        texts = marked or [
+            text for text in _texts(self.root, _BYLINE_TEXTS) if _reads_as_names(text)
+        ]
+        return [text for text in texts if len(text) <= _MAX_META_TEXT]
+
+    @cached_property
     def _dom_headlines(self) -> list[str]:
         """``<h1>`` texts, then title-classed headings, minus the site name in a logo."""
         sites = {_key(name) for name in self.site_names}
         texts = _texts(self.root, f"//h1[not({_NOT_STORY})]") + _texts(self.root, _HEADLINE_CLASSES)
         return [t for t in dict.fromkeys(texts) if t and _key(t) not in sites]
 
-    def _date_texts(self) -> list[str]:
-        """Dates written in short metadata elements ("Published 14 February 2024")."""
+    def _date_texts(self, xpath: str = _DATE_ELEMENTS, *, whole: bool = False) -> list[str]:
+        """Dates written in short elements ("Published 14 February 2024").
+
+        With ``whole``, the date must be most of the element's text, so that
+        unmarked elements only count when they are nothing but a date.
+        """
         found = []
-        for el in self.root.xpath(_DATE_ELEMENTS):
+        for el in self.root.xpath(xpath):
             text = normalize_text(" ".join(el.itertext()))
-            if not text or len(text) > 100:
+            match = _TEXT_DATE.search(text) if 0 < len(text) <= 100 else None
+            if match is None or (whole and len(match[0]) < _WHOLE_DATE * len(text)):
                 continue
-            match = _TEXT_DATE.search(text)
-            if match:
-                time = match["time"]
-                found.append(f"{match['date']} {_HOUR_H.sub(':', time)}" if time else match["date"])
+            time = match["time"]
+            found.append(f"{match['date']} {_HOUR_H.sub(':', time)}" if time else match["date"])
         return found
 
     @cached_property
     def site_names(self) -> list[str]:
         """Names this site goes by: for stripping title suffixes and spotting org authors."""
         names = self.meta.get("og:site_name", []) + self.meta.get("application-name", [])
-        for node in self.jsonld:
+        for node in self.jsonld.nodes:
             if node_types(node) & SITE_TYPES and isinstance(node.get("name"), str):
                 names.append(node["name"])
         host = urlsplit(self.response.url).hostname or ""
@@ -269,12 +318,17 @@ class GenericArticlePage(ArticlePage):
             return False
         found = self.candidates
         types: set[str] = set()
-        for node in self.jsonld:
+        for node in self.jsonld.top:  # not teasers listed in an ItemList
             types |= node_types(node)
         if self.has_microdata:
             types.add("Article")
+        titles = {
+            _key(self.strip_site_suffix(c.value))
+            for c in found.get("headline")
+            if c.method in ("title", "opengraph", "dom")
+        }
         structured_body = any(
-            len(" ".join(c.value)) >= _MIN_STRUCTURED_BODY
+            len(" ".join(c.value)) >= _MIN_STRUCTURED_BODY and self._is_own(c.method, titles)
             for c in found.get("articleBody")
             if c.method in BODY_ORDER
         )
@@ -288,6 +342,17 @@ class GenericArticlePage(ArticlePage):
             structured_body=structured_body,
         )
         return classify.is_article(signals)
+
+    def _is_own(self, method: str, titles: set[str]) -> bool:
+        """Whether a structured body is this page's story, not a teaser in the app state.
+
+        JSON-LD and microdata bodies come from the page's own article node; an
+        app-state object must carry the headline the page shows.
+        """
+        if method not in ("next-data", "app-state"):
+            return True
+        headline = self.candidates.first("headline", (method,))
+        return headline is not None and _key(headline.value) in titles
 
     # --- extraction ------------------------------------------------------------------------
 
@@ -316,9 +381,12 @@ class GenericArticlePage(ArticlePage):
             if date:
                 out.offer(name, *date)
         if "datePublishedRaw" not in out.values:
-            fallback = self._htmldate()
-            if fallback:
-                out.offer("datePublishedRaw", fallback, "htmldate")
+            loose = [Candidate(t, "dom") for t in self._date_texts(_SHORT_LEAVES, whole=True)]
+            date = self._date(loose[:1])
+            if date:
+                out.offer("datePublishedRaw", *date)
+            else:
+                out.offer("datePublishedRaw", self._htmldate(), "htmldate")
         authors = self._authors(found)
         if authors:
             out.offer("authors", *authors)
@@ -472,7 +540,7 @@ class GenericArticlePage(ArticlePage):
     @cached_property
     def _meta_texts(self) -> set[str]:
         """Texts of headline, byline, date and dek elements: never the body's first lines."""
-        texts = _texts(self.root, _BYLINE_BLOCKS) + _texts(self.root, _DEK)
+        texts = self._bylines + _texts(self.root, _BYLINE_BLOCKS) + _texts(self.root, _DEK)
         texts += _texts(self.root, _DATE_ELEMENTS) + _texts(self.root, "//h1")
         return {_key(text) for text in texts if len(text) <= _MAX_META_TEXT}
 
@@ -500,7 +568,7 @@ class GenericArticlePage(ArticlePage):
         if headline:
             skip.add(_key(headline))
         start = 0
-        while start < len(lines) and _key(lines[start]) in skip:
+        while start < len(lines) and (_key(lines[start]) in skip or _is_dateline(lines[start])):
             start += 1
         return lines[start:]
 

@@ -147,17 +147,38 @@ def is_article_type(types: set[str]) -> bool:
     return any(t in ARTICLE_TYPES or t.endswith("Article") for t in types)
 
 
-def jsonld_nodes(scripts: Iterable[str], issues: list[str]) -> list[dict]:
-    """All typed JSON-LD nodes, with ``@graph`` and lists flattened."""
-    nodes: list[dict] = []
+@dataclass
+class JsonLd:
+    """A page's JSON-LD: every typed node, and those that describe the page itself."""
+
+    nodes: list[dict] = field(default_factory=list)
+    # Top-level nodes, @graph members and their mainEntity: not teasers nested in an
+    # ItemList or updates nested in a live blog.
+    top: list[dict] = field(default_factory=list)
+
+
+def parse_jsonld(scripts: Iterable[str], issues: list[str]) -> JsonLd:
+    """Parse every JSON-LD block, skipping (and noting) those that are not JSON."""
+    found = JsonLd()
     for text in scripts:
         data = loads_lenient(text)
         if data is None:
             logger.debug("Skipping unparseable JSON-LD block: %.80r", text)
             issues.append("invalid-json-ld")
             continue
-        nodes.extend(node for node in walk_dicts(data, limit=2000) if "@type" in node)
-    return nodes
+        found.nodes.extend(node for node in walk_dicts(data, limit=2000) if "@type" in node)
+        for node in _as_list(data):
+            members = _as_list(node.get("@graph")) if isinstance(node, dict) else []
+            for top in [node, *members]:
+                if isinstance(top, dict):
+                    found.top.extend(n for n in (top, top.get("mainEntity")) if _typed(n))
+    index = _by_id(found.nodes)
+    found.top = [_resolve(node, index) for node in found.top]
+    return found
+
+
+def _typed(node: Any) -> bool:
+    return isinstance(node, dict) and ("@type" in node or "@id" in node)
 
 
 def _by_id(nodes: list[dict]) -> dict[str, dict]:
@@ -203,14 +224,15 @@ def _author_kind(author: Any) -> str:
     return "person" if "Person" in types else "unknown"
 
 
-def pick_article_node(nodes: list[dict], page_url: str) -> dict | None:
+def pick_article_node(nodes: list[dict], top: list[dict], page_url: str) -> dict | None:
     """The article node that describes this page, if any.
 
     Several article nodes appear on live blogs (one per update) and on pages
-    that embed teasers; prefer one with a headline and this page's URL, then
-    the most specific type, then the one with the longest body.
+    that embed teasers; prefer the page's own (top-level) nodes, then one with a
+    headline and this page's URL, the most specific type, the longest body.
     """
-    articles = [node for node in nodes if is_article_type(node_types(node))]
+    articles = [node for node in top if is_article_type(node_types(node))]
+    articles = articles or [node for node in nodes if is_article_type(node_types(node))]
     if not articles:
         return None
     page = page_url.rstrip("/")
@@ -228,8 +250,9 @@ def pick_article_node(nodes: list[dict], page_url: str) -> dict | None:
     return max(articles, key=rank)
 
 
-def read_jsonld(nodes: list[dict], page_url: str, out: Candidates) -> dict | None:
-    """Add candidates from the page's article node (and breadcrumbs); return the node."""
+def read_jsonld(jsonld: JsonLd, page_url: str, out: Candidates) -> None:
+    """Add candidates from the page's article node and breadcrumbs."""
+    nodes = jsonld.nodes
     index = _by_id(nodes)
     for node in nodes:
         if "BreadcrumbList" in node_types(node):
@@ -244,9 +267,9 @@ def read_jsonld(nodes: list[dict], page_url: str, out: Candidates) -> dict | Non
                     crumbs.append({"name": name, **({"url": url} if url else {})})
             out.add("breadcrumbs", crumbs, "json-ld")
             break
-    article = pick_article_node(nodes, page_url)
+    article = pick_article_node(nodes, jsonld.top, page_url)
     if article is None:
-        return None
+        return
     method = "json-ld"
     out.add("headline", article.get("headline") or article.get("name"), method)
     out.add("headline", article.get("alternativeHeadline"), method + "-alternative")
@@ -289,7 +312,6 @@ def read_jsonld(nodes: list[dict], page_url: str, out: Candidates) -> dict | Non
     free = article.get("isAccessibleForFree")
     if str(free).lower() == "false":
         out.add("paywalled", True, method)
-    return article
 
 
 # --- meta tags -----------------------------------------------------------------------------
@@ -604,10 +626,12 @@ def _authors_of(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
-        if "by" in value:  # Arc credits
-            return _authors_of(value["by"])
         name = value.get("name") or value.get("displayName") or value.get("fullName")
-        return [name] if isinstance(name, str) else []
+        if isinstance(name, str):
+            return [name]
+        # Arc credits.by, Contentful fields, Strapi data.attributes
+        wrapped = _first_key(value, ("by", "fields", "data", "attributes", "node"))
+        return _authors_of(wrapped[1]) if wrapped else []
     if isinstance(value, list):
         return [name for item in value for name in _authors_of(item)]
     return []
