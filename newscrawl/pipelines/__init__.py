@@ -1,0 +1,1 @@
+"""Item pipelines, in settings order: validate, store (PostgreSQL), dedupe."""
