@@ -188,8 +188,8 @@ def test_duplicate_pair_serves_the_same_story_under_two_ids(served):
             )
         )
     assert parts[0] == parts[1]
-    assert site.expected_unique_stories() == set(site.ids) - {copy}
-    assert len(site.expected_unique_stories()) == site.n_articles - 1
+    assert site.expected_unique_stories() == set(site.ids) - {copy, site.special.bodiless}
+    assert len(site.expected_unique_stories()) == site.n_articles - 2
 
 
 def test_latin1_page_is_served_in_iso_8859_1_without_meta_charset(served):
@@ -402,3 +402,11 @@ def test_saved_fixtures_match_the_generator():
     assert (FIXTURES / "pages.json").read_text(encoding="utf-8") == manifest_text
     assert manifest["latin1.html"]["charset"] == "iso-8859-1"
     assert manifest["no-date.html"]["expected"]["datePublished"] is None
+
+
+def test_bodiless_page_has_no_text_but_its_card_does() -> None:
+    site = SampleSite()
+    story = site.special.bodiless
+    page = site.render(f"/en/article/{story}")
+    assert page is not None and b'<div class="article-content"></div>' in page.body
+    assert site.spec(story).paragraphs  # cards elsewhere still summarise it

@@ -207,6 +207,7 @@ class Specials:
     latin1: str
     missing: str  # id linked from a related card that has no page (404)
     links_missing: str  # the story whose related card points at ``missing``
+    bodiless: str  # its page is video-only, with no text: a crawl drops it as invalid
     unlisted: tuple[str, ...]  # in the sitemap and related cards, in no listing
 
 
@@ -250,10 +251,10 @@ class SampleSite:
 
     Story ``i`` is the ``i``-th newest. The awkward cases sit at fixed indices:
     1/5 duplicate pair, 3 undated, 6 iso-8859-1, 7 links to a missing story,
-    and every ``i % 16 == 11`` is left out of the listings.
+    10 has no body text, and every ``i % 16 == 11`` is left out of the listings.
     """
 
-    _DUP_ORIGINAL, _DUP_COPY, _UNDATED, _LATIN1, _LINKS_MISSING = 1, 5, 3, 6, 7
+    _DUP_ORIGINAL, _DUP_COPY, _UNDATED, _LATIN1, _LINKS_MISSING, _BODILESS = 1, 5, 3, 6, 7, 10
 
     def __init__(
         self,
@@ -291,6 +292,7 @@ class SampleSite:
             latin1=self.ids[self._LATIN1],
             missing=self._story_id(n_articles),
             links_missing=self.ids[self._LINKS_MISSING],
+            bodiless=self.ids[self._BODILESS],
             unlisted=tuple(self.ids[i] for i in range(n_articles) if i % 16 == 11),
         )
 
@@ -435,8 +437,9 @@ class SampleSite:
         return seen
 
     def expected_unique_stories(self) -> set[str]:
-        """Reachable story ids, counting the duplicate pair once (as its original)."""
-        return self.reachable_ids() - {self.special.duplicate}
+        """Reachable ids of storable stories: the duplicate pair counts once (as its
+        original) and the body-less story not at all."""
+        return self.reachable_ids() - {self.special.duplicate, self.special.bodiless}
 
     # -- rendering ----------------------------------------------------------
 
@@ -542,6 +545,8 @@ class SampleSite:
         return _resource(200, "application/xml; charset=utf-8", body)
 
     def _article(self, spec: StorySpec, base: str) -> Resource:
+        if spec.id == self.special.bodiless:
+            spec = replace(spec, paragraphs=[])  # a video-only page: nothing to read
         url, image = f"{base}{spec.path}", f"{base}{spec.image_url}"
         headline, source = _esc(spec.headline), _esc(spec.source_name)
         related = [self.card_spec(story_id) for story_id in spec.related]
