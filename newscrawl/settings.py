@@ -1,0 +1,56 @@
+"""newscrawl settings: polite defaults; every value can be overridden with ``-s``.
+
+Environment variables (read once, here): ``NEWSCRAWL_DATABASE_URL`` selects a
+PostgreSQL server (unset: an embedded server in ``NEWSCRAWL_DATA_DIR``).
+"""
+
+import os
+
+BOT_NAME = "newscrawl"
+SPIDER_MODULES = ["newscrawl.spiders"]
+NEWSPIDER_MODULE = "newscrawl.spiders"
+
+# Politeness: identify ourselves, obey robots.txt, adapt to the server's speed.
+USER_AGENT = "newscrawl/0.1 (+https://github.com/newscrawl/newscrawl)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DEPTH_LIMIT = 8
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 10
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+ITEM_PIPELINES = {
+    "newscrawl.pipelines.validate.ValidatePipeline": 100,
+    # The store is the authority on identity (it merges a story reached under
+    # a second URL into the stored article); dedupe then keeps feeds unique.
+    "newscrawl.pipelines.postgres.PostgresPipeline": 300,
+    "newscrawl.pipelines.dedupe.DedupePipeline": 400,
+}
+
+FEED_EXPORT_ENCODING = "utf-8"
+
+EXTENSIONS = {"newscrawl.extensions.StatsFile": 500}
+# Write the final stats as JSON here (unset: don't).
+NEWSCRAWL_STATS_FILE = None
+
+# Storage
+NEWSCRAWL_DATABASE_URL = os.environ.get("NEWSCRAWL_DATABASE_URL") or None
+NEWSCRAWL_DATA_DIR = os.environ.get("NEWSCRAWL_DATA_DIR", ".newscrawl")
+NEWSCRAWL_STORE_ENABLED = True
+NEWSCRAWL_STORE_BATCH_SIZE = 200
+NEWSCRAWL_STORE_FLUSH_INTERVAL = 2.0
+
+# Validation: an item without these fields is dropped (counted per reason).
+NEWSCRAWL_REQUIRED_FIELDS = ["url", "headline", "articleBody"]
+
+LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"

@@ -1,0 +1,1 @@
+"""Spiders: crawling only (what to fetch next); extraction lives in ``newscrawl.pages``."""

@@ -1,0 +1,128 @@
+"""Crawling logic shared by every newscrawl spider.
+
+Seeds come from ``-a start_urls=URL[,URL...]``; offsite links stay offsite
+(``allowed_domains`` defaults to the seeds' hosts); a page budget
+(``-a max_pages=N``) caps article requests; article requests outrank listing
+pages so a crawl yields articles early and a budget is spent on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Request, Response
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from newscrawl.processors import url_key
+
+ARTICLE = "article"
+LISTING = "listing"
+SITEMAP = "sitemap"
+
+
+def split_arg(value: str | list[str] | None) -> list[str]:
+    """``-a`` arguments arrive as comma-separated strings."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [part.strip() for part in value if part.strip()]
+
+
+class ArticleSpider(scrapy.Spider):
+    """Base spider: seeds, offsite policy, page budget and request priorities."""
+
+    default_start_urls: tuple[str, ...] = ()
+    article_priority = 10
+    listing_priority = 0
+
+    def __init__(
+        self,
+        start_urls: str | list[str] | None = None,
+        allowed_domains: str | list[str] | None = None,
+        max_pages: str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.start_urls = split_arg(start_urls) or list(self.default_start_urls)
+        self.allowed_domains = split_arg(allowed_domains) or sorted(
+            {urlsplit(url).hostname or "" for url in self.start_urls} - {""}
+        )
+        self.max_pages = int(max_pages) if max_pages else None
+        self._article_keys: set[str] = set()
+
+    def article_request(self, url: str, **kwargs: Any) -> Request | None:
+        """A request for an article page, or None when seen before or over budget."""
+        key = url_key(url)
+        if key in self._article_keys:
+            return None
+        if self.max_pages is not None and len(self._article_keys) >= self.max_pages:
+            self.crawler.stats.inc_value("newscrawl/budget/skipped")
+            return None
+        self._article_keys.add(key)
+        kwargs.setdefault("callback", self.parse_article)
+        kwargs.setdefault("priority", self.article_priority)
+        kwargs.setdefault("meta", {})["page_kind"] = ARTICLE
+        return Request(url, **kwargs)
+
+    def listing_request(self, url: str, **kwargs: Any) -> Request:
+        kwargs.setdefault("callback", self.parse_listing)
+        kwargs.setdefault("priority", self.listing_priority)
+        kwargs.setdefault("meta", {})["page_kind"] = LISTING
+        return Request(url, **kwargs)
+
+    def sitemap_request(self, url: str) -> Request:
+        return Request(url, callback=self.parse_sitemap, meta={"page_kind": SITEMAP})
+
+    async def start(self) -> AsyncIterator[Request]:
+        for url in self.start_urls:
+            yield self.listing_request(url)
+            yield Request(
+                response_url_join(url, "/robots.txt"),
+                callback=self.parse_robots,
+                meta={"page_kind": SITEMAP},
+            )
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        """Sitemaps named in robots.txt; ``/sitemap.xml`` when it names none."""
+        urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))
+        for url in urls or [response.urljoin("/sitemap.xml")]:
+            yield self.sitemap_request(url)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        body = response.body
+        if response.url.endswith(".gz") or body[:2] == b"\x1f\x8b":
+            body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        try:
+            sitemap = Sitemap(body)
+        except Exception:  # lxml raises several types on garbage
+            self.logger.warning("Unreadable sitemap at %s", response.url)
+            self.crawler.stats.inc_value("newscrawl/sitemap/unreadable")
+            return
+        for entry in sitemap:
+            loc = entry.get("loc")
+            if not loc:
+                continue
+            if sitemap.type == "sitemapindex":
+                yield self.sitemap_request(loc)
+            elif self.wants_sitemap_entry(entry) and (request := self.article_request(loc)):
+                yield request
+
+    def wants_sitemap_entry(self, entry: dict[str, Any]) -> bool:
+        """Subclasses filter sitemap entries (by URL shape, by date) before fetching."""
+        return True
+
+    def parse_listing(self, response: Response) -> Any:
+        raise NotImplementedError
+
+    def parse_article(self, response: Response) -> Any:
+        raise NotImplementedError
+
+
+def response_url_join(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{path}"
