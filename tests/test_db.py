@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
             "postgresql://newscrawl:s3cr%40t@db:5432/news",
             "postgresql://newscrawl:***@db:5432/news",
         ),
+        ("postgresql://u:p@ss@db/news", "postgresql://u:***@db/news"),
         ("postgres://u:pw@h1,h2/db?sslmode=require", "postgres://u:***@h1,h2/db?sslmode=require"),
         (
             "postgresql://u@h/db?password=pw&sslmode=require",

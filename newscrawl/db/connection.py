@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 DATABASE_URL_ENV = "NEWSCRAWL_DATABASE_URL"
 DEFAULT_DATA_DIR = ".newscrawl"
 
-_URL_PASSWORD = re.compile(r"^(?P<keep>[a-z][a-z0-9+.-]*://[^:@/?#]*:)[^@/?#]+(?=@)", re.I)
+# Greedy up to the last "@" of the authority: an unencoded "@" in a password stays masked.
+_URL_PASSWORD = re.compile(r"^(?P<keep>[a-z][a-z0-9+.-]*://[^:@/?#]*:)[^/?#]*[^/?#@](?=@)", re.I)
 _QUERY_PASSWORD = re.compile(r"(?P<keep>[?&]password=)[^&#]+", re.I)
 _KEYWORD_PASSWORD = re.compile(r"(?P<keep>\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)", re.I)
 
@@ -122,7 +123,11 @@ class Database:
             open=False,
             name="newscrawl",
         )
-        await pool.open(wait=True, timeout=timeout)
+        try:
+            await pool.open(wait=True, timeout=timeout)
+        except BaseException:
+            await pool.close()
+            raise
         return pool
 
     async def close(self) -> None:
