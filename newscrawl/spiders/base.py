@@ -2,12 +2,13 @@
 
 Seeds come from ``-a start_urls=URL[,URL...]``; offsite links stay offsite
 (``allowed_domains`` defaults to the seeds' hosts); a page budget
-(``-a max_pages=N``) caps article requests; article requests outrank listing
+(``-a max_pages=N``) caps article requests per site; article requests outrank listing
 pages so a crawl yields articles early and a budget is spent on them.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,15 +55,18 @@ class ArticleSpider(scrapy.Spider):
         )
         self.max_pages = int(max_pages) if max_pages else None
         self._article_keys: set[str] = set()
+        self._budget_spent: Counter[str] = Counter()
 
     def article_request(self, url: str, **kwargs: Any) -> Request | None:
-        """A request for an article page, or None when seen before or over budget."""
+        """A request for an article page, or None when seen before or over its site's budget."""
         key = url_key(url)
         if key in self._article_keys:
             return None
-        if self.max_pages is not None and len(self._article_keys) >= self.max_pages:
+        site = urlsplit(url).hostname or ""
+        if self.max_pages is not None and self._budget_spent[site] >= self.max_pages:
             self.crawler.stats.inc_value("newscrawl/budget/skipped")
             return None
+        self._budget_spent[site] += 1
         self._article_keys.add(key)
         kwargs.setdefault("callback", self.parse_article)
         kwargs.setdefault("priority", self.article_priority)
@@ -98,7 +102,7 @@ class ArticleSpider(scrapy.Spider):
         if response.url.endswith(".gz") or body[:2] == b"\x1f\x8b":
             body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         try:
-            sitemap = Sitemap(body)
+            sitemap = NewsSitemap(body)
         except Exception:  # lxml raises several types on garbage
             self.logger.warning("Unreadable sitemap at %s", response.url)
             self.crawler.stats.inc_value("newscrawl/sitemap/unreadable")
@@ -126,3 +130,22 @@ class ArticleSpider(scrapy.Spider):
 def response_url_join(url: str, path: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+class NewsSitemap(Sitemap):
+    """A sitemap whose entries also carry a news sitemap's ``publication_date``.
+
+    Scrapy's parser keeps only the text of direct children, which loses the
+    nested ``<news:news><news:publication_date>``; it clears each element as
+    it goes, so the date is read first.
+    """
+
+    __slots__ = ()
+
+    def _process_sitemap_element(self, elem: Any) -> dict[str, Any] | None:
+        published = next(elem.iter("{*}publication_date"), None)
+        date = (published.text or "").strip() if published is not None else ""
+        entry = super()._process_sitemap_element(elem)
+        if entry is not None and date:
+            entry["publication_date"] = date
+        return entry
