@@ -225,22 +225,47 @@ def throughput(extract: Extractor, pages: list[tuple[str, bytes]], min_seconds: 
             return done / elapsed
 
 
-def run(directory: Path, expected_path: Path, min_seconds: float) -> dict[str, Any]:
-    labels: dict[str, Record] = json.loads(expected_path.read_text(encoding="utf-8"))
-    pages = {
-        name: (label["url"], (directory / name).read_bytes()) for name, label in labels.items()
-    }
-    extractors: dict[str, Extractor] = {"newscrawl": ours, "trafilatura": trafilatura_peer}
-    newspaper = newspaper_peer()
-    if newspaper is not None:
-        extractors["newspaper4k"] = newspaper
-    results: dict[str, Any] = {
-        "dataset": str(directory),
-        "pages": len(labels),
-        "articles": sum(1 for label in labels.values() if label["is_article"]),
-        "extractors": {},
-        "per_page": {},
-    }
+# Site chrome of a typical news page (~150 KB): a mega-menu, a teaser rail, inline CSS
+# and JS. Wrapping each labelled page in it measures speed at realistic page weight
+# and checks that rails of links do not leak into bodies.
+_MENU = "".join(
+    f'<li><a href="/section/{i}/">Section {i}</a><ul>'
+    + "".join(f'<li><a href="/section/{i}/{j}/">Topic {i}.{j}</a></li>' for j in range(8))
+    + "</ul></li>"
+    for i in range(30)
+)
+_RAIL = "".join(
+    f'<div class="card"><a href="/n/{i}/"><img src="/img/{i}.jpg" alt=""></a>'
+    f'<h3><a href="/n/{i}/">Teaser headline number {i} about the news of the day</a></h3>'
+    "<span>2 hours ago</span></div>"
+    for i in range(60)
+)
+_CHROME_HEAD = (
+    "<style>" + ".c{color:#222;margin:0 auto}\n" * 1500 + "</style>"
+    f'<div class="mega-menu"><ul>{_MENU}</ul></div>'
+)
+_CHROME_TAIL = (
+    f'<div class="rail">{_RAIL}</div>'
+    + "<script>"
+    + "var x=1;function f(a){return a*2}\n" * 3000
+    + "</script>"
+)
+
+
+def with_chrome(body: bytes) -> bytes:
+    html = body.decode("utf-8")
+    html = html.replace("<body>", "<body>" + _CHROME_HEAD, 1)
+    return html.replace("</body>", _CHROME_TAIL + "</body>", 1).encode("utf-8")
+
+
+def evaluate(
+    extractors: dict[str, Extractor],
+    labels: dict[str, Record],
+    pages: dict[str, tuple[str, bytes]],
+    min_seconds: float,
+) -> dict[str, Any]:
+    """Scores and speed of each extractor on one rendering of the labelled pages."""
+    results: dict[str, Any] = {"extractors": {}, "per_page": {}}
     for name, extract in extractors.items():
         per_page: dict[str, Any] = {}
         classified = []
@@ -254,11 +279,36 @@ def run(directory: Path, expected_path: Path, min_seconds: float) -> dict[str, A
         summary["classification_accuracy"] = (
             sum(classified) / len(classified) if classified else None
         )
-        article_pages = [pages[page] for page in per_page]
-        summary["pages_per_s"] = throughput(extract, article_pages, min_seconds)
+        summary["pages_per_s"] = throughput(extract, [pages[p] for p in per_page], min_seconds)
         results["extractors"][name] = summary
         results["per_page"][name] = per_page
     return results
+
+
+def run(directory: Path, expected_path: Path, min_seconds: float) -> dict[str, Any]:
+    labels: dict[str, Record] = json.loads(expected_path.read_text(encoding="utf-8"))
+    pages = {
+        name: (label["url"], (directory / name).read_bytes()) for name, label in labels.items()
+    }
+    extractors: dict[str, Extractor] = {"newscrawl": ours, "trafilatura": trafilatura_peer}
+    newspaper = newspaper_peer()
+    if newspaper is not None:
+        extractors["newspaper4k"] = newspaper
+    chrome = {name: (url, with_chrome(body)) for name, (url, body) in pages.items()}
+    articles = [pages[name][1] for name, label in labels.items() if label["is_article"]]
+    return {
+        "dataset": str(directory),
+        "pages": len(labels),
+        "articles": len(articles),
+        "mean_article_kb": {
+            "as written": statistics.fmean(map(len, articles)) / 1024,
+            "with site chrome": statistics.fmean(len(with_chrome(b)) for b in articles) / 1024,
+        },
+        "variants": {
+            "as written": evaluate(extractors, labels, pages, min_seconds),
+            "with site chrome": evaluate(extractors, labels, chrome, min_seconds),
+        },
+    }
 
 
 def _summarise(scores: Iterable[dict[str, Any]]) -> dict[str, float | None]:
@@ -290,23 +340,26 @@ def markdown(results: dict[str, Any]) -> str:
         ("article/listing", "classification_accuracy"),
         ("pages/s", "pages_per_s"),
     )
+    sizes = results["mean_article_kb"]
     lines = [
         f"{results['articles']} labelled articles, {results['pages']} pages ({results['dataset']})",
         "",
-        "| extractor | " + " | ".join(title for title, _ in columns) + " |",
-        "|---" * (len(columns) + 1) + "|",
+        "| pages | extractor | " + " | ".join(title for title, _ in columns) + " |",
+        "|---" * (len(columns) + 2) + "|",
     ]
-    for name, summary in results["extractors"].items():
-        cells = []
-        for _, key in columns:
-            value = summary.get(key)
-            if value is None:
-                cells.append("–")
-            elif key == "pages_per_s":
-                cells.append(f"{value:.0f}")
-            else:
-                cells.append(f"{value:.3f}")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for variant, outcome in results["variants"].items():
+        for name, summary in outcome["extractors"].items():
+            cells = []
+            for _, key in columns:
+                value = summary.get(key)
+                if value is None:
+                    cells.append("–")
+                elif key == "pages_per_s":
+                    cells.append(f"{value:.0f}")
+                else:
+                    cells.append(f"{value:.3f}")
+            label = f"{variant} (~{sizes[variant]:.0f} KB)"
+            lines.append(f"| {label} | {name} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("*date exact: same instant, over the labels that carry a time.")
     return "\n".join(lines)

@@ -42,8 +42,8 @@ class PageSignals:
     structured_body: bool  # structured data holds this page's article body
 
 
-def _prose_runs(root: Any) -> Counter[Any]:
-    """Prose paragraphs per container.
+def prose_runs(root: Any) -> Counter[Any]:
+    """Prose paragraphs per container element.
 
     Articles put their paragraphs side by side in one body element; listings
     put one summary into each teaser, so their paragraphs never cluster.
@@ -62,17 +62,6 @@ def _prose_runs(root: Any) -> Counter[Any]:
             parent = parent.getparent()
         runs[parent] += 1
     return runs
-
-
-def prose_run(root: Any) -> int:
-    """The largest number of prose paragraphs sharing one container."""
-    return max(_prose_runs(root).values(), default=0)
-
-
-def prose_container(root: Any) -> Any:
-    """The element holding the most prose paragraphs (the body, if there is one)."""
-    top = _prose_runs(root).most_common(1)
-    return top[0][0] if top else None
 
 
 def linked_headings(root: Any) -> int:
@@ -102,9 +91,9 @@ def score(signals: PageSignals) -> tuple[int, list[str]]:
         points.append((3, "prose run"))
     elif signals.prose_run == 2:
         points.append((1, "short prose run"))
-    else:
+    elif not signals.structured_body:  # a script-rendered story has its prose in the data
         points.append((-2, "no prose run"))
-    if signals.linked_headings >= 4:
+    if signals.linked_headings >= 4 and signals.prose_run < 3:  # articles have rails too
         points.append((-1, "teaser headings"))
     if signals.structured_body:
         points.append((3, "structured body"))

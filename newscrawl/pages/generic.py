@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from copy import deepcopy
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,8 @@ from urllib.parse import urlsplit
 import htmldate
 import trafilatura
 from dateparser.data.languages_info import language_order
+from lxml import html as lxml_html
+from lxml.etree import SubElement
 from scrapy.http import TextResponse
 
 from newscrawl.pages import classify
@@ -57,58 +60,22 @@ IMAGE_ORDER = ("json-ld", "opengraph", "meta", "microdata")
 LANGUAGE_ORDER = ("json-ld", "dom", "opengraph", "meta")
 BODY_ORDER = ("json-ld", "json-ld-live", "microdata", "next-data", "app-state")
 
-# Nodes whose text is never the story's own metadata or body.
-_NOT_STORY = (
-    "ancestor-or-self::*[self::aside or self::nav or contains(@class, 'comment')"
-    " or contains(@class, 'related') or contains(@class, 'sidebar') or contains(@class, 'teaser')"
-    " or contains(@class, 'widget') or contains(@class, 'bio') or contains(@class, 'newsletter')]"
-)
-_BYLINE_NAMES = (
-    f"//a[@rel='author'][not({_NOT_STORY})]"
-    f" | //*[contains(concat(' ', normalize-space(@class), ' '), ' fn ')][not({_NOT_STORY})]"
-    f" | //*[contains(@class, 'author-name')][not({_NOT_STORY})]"
-)
-_BYLINE_BLOCKS = (
-    "//*[contains(@class, 'byline') or contains(@class, 'author') or contains(@class, 'autor')"
-    " or contains(@class, 'credit')]"
-    f"[not({_NOT_STORY})][not(ancestor::*[contains(@class, 'byline')])]"
-)
-# Unmarked bylines: a short element that starts with "By".
-_BYLINE_TEXTS = (
-    "//*[self::p or self::div or self::span or self::address][not(.//p or .//div)]"
-    "[string-length(normalize-space(.)) < 80][starts-with(normalize-space(.), 'By ')"
-    " or starts-with(normalize-space(.), 'by ') or starts-with(normalize-space(.), 'Von ')"
-    " or starts-with(normalize-space(.), 'Par ') or starts-with(normalize-space(.), 'Por ')]"
-    f"[not({_NOT_STORY})]"
-)
-# Unmarked dates: short leaf elements, checked only when nothing better exists.
-_SHORT_LEAVES = (
-    "//*[self::p or self::span or self::div or self::small or self::em or self::li][not(*)]"
-    f"[string-length(normalize-space(.)) < 50][not({_NOT_STORY})]"
-)
-_DATE_ELEMENTS = (
-    "//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'publish')"
-    " or contains(@class, 'posted') or contains(@class, 'meta') or contains(@class, 'byline')"
-    " or contains(@class, 'info') or contains(@class, 'datum') or self::time]"
-    f"[not({_NOT_STORY})][not(self::meta or self::script or self::style)]"
-)
-_TIME_ELEMENTS = f"//time[@datetime or @pubdate][not({_NOT_STORY})]"
-_DEK = (
-    "//*[contains(@class, 'dek') or contains(@class, 'standfirst') or contains(@class, 'subhead')"
-    " or contains(@class, 'summary') or contains(@class, 'kicker') or contains(@class, 'label')]"
-)
-_HEADLINE_CLASSES = (
-    "//*[self::h1 or self::h2][contains(@class, 'headline') or contains(@class, 'title')]"
-    f"[not({_NOT_STORY})]"
-)
-_RELATED_LINKS = (
-    "//*[contains(@class, 'related') or contains(@class, 'more-from')]"
-    "[not(ancestor::*[contains(@class, 'related')])]//a[@href]"
-)
-_BREADCRUMB_LINKS = (
-    "//*[contains(@class, 'breadcrumb') or @aria-label='breadcrumb' or @aria-label='Breadcrumb']"
-    "//a[@href]"
-)
+# Class-attribute patterns for DOM lookups, matched against the lower-cased attribute.
+_CLASS = {
+    # containers whose text is never the story's own metadata or body
+    "not-story": re.compile(r"comment|related|sidebar|teaser|widget|bio|newsletter"),
+    "byline-name": re.compile(r"(?:^|\s)fn(?:\s|$)|author-name"),
+    "byline": re.compile(r"byline|author|autor|credit"),
+    "date": re.compile(r"date|time|publish|posted|meta|byline|info|datum"),
+    "dek": re.compile(r"dek|standfirst|subhead|summary|kicker|label"),
+    "headline": re.compile(r"headline|title"),
+    "related": re.compile(r"related|more-from"),
+    "breadcrumb": re.compile(r"breadcrumb"),
+}
+_NOT_STORY_TAGS = frozenset({"aside", "nav"})
+_NOT_TEXT_TAGS = frozenset({"meta", "script", "style", "link"})
+_HEADINGS = frozenset({"h1", "h2"})
+_BY_WORDS = ("By ", "by ", "Von ", "Par ", "Por ")
 
 # A date written out in page text, with an optional time: "18.11.2023 um 14:30",
 # "12 March 2024, 16:45", "Feb. 11, 2024 at 10:30 a.m.", "26 février 2024 à 10h12".
@@ -131,13 +98,18 @@ _ORG_WORDS = re.compile(
     re.IGNORECASE,
 )
 _TRUNCATED = ("…", "...")
-# A structured body replaces trafilatura's text when this much longer: a teaser page.
-_BODY_RATIO = 1.5
+# trafilatura's text holding less of a structured body than this is a teaser or a miss.
+_TEASER_SHARE = 0.5
 _MIN_STRUCTURED_BODY = 400
 _MAX_META_TEXT = 160
+_MAX_BYLINE_CHARS = 80
+_MAX_LEAF_CHARS = 50
+_MAX_RELATED = 20
 _COVERAGE = 0.95
 _MAX_UNDECODABLE = 0.05  # share of U+FFFD in the decoded body
 _WHOLE_DATE = 0.6
+_FOCUS_MIN_RUN = 3  # prose paragraphs that make a container the story's
+_ENOUGH_TEXT = 500  # characters of main text below which trafilatura's fallbacks run
 _MAX_NAME_WORDS = 5
 _NAME_PARTICLES = frozenset(
     {"de", "da", "di", "do", "dos", "du", "van", "von", "der", "den", "la", "le", "bin", "al", "y"}
@@ -175,16 +147,57 @@ def _reads_as_names(byline: str) -> bool:
     )
 
 
-def _covers(lines: list[str], other: list[str]) -> bool:
-    """Whether ``lines`` hold nearly every word of ``other``."""
+def _covers(lines: list[str], other: list[str], share: float) -> bool:
+    """Whether ``lines`` hold at least ``share`` of the words of ``other``."""
     words = Counter(_WORD.findall(" ".join(lines).casefold()))
     wanted = Counter(_WORD.findall(" ".join(other).casefold()))
     total = sum(wanted.values())
-    return total > 0 and sum((wanted & words).values()) >= _COVERAGE * total
+    return total > 0 and sum((wanted & words).values()) >= share * total
 
 
-def _texts(root: Any, xpath: str) -> list[str]:
-    return [normalize_text(" ".join(el.itertext())) for el in root.xpath(xpath)]
+def _text(el: Any) -> str:
+    return normalize_text(" ".join(el.itertext()))
+
+
+def _texts(elements: list[Any]) -> list[str]:
+    return [_text(el) for el in elements]
+
+
+def _in_story(el: Any) -> bool:
+    """Whether ``el`` is outside comments, related links, sidebars and navigation."""
+    for node in (el, *el.iterancestors()):
+        if node.tag in _NOT_STORY_TAGS or _CLASS["not-story"].search(
+            (node.get("class") or "").lower()
+        ):
+            return False
+    return True
+
+
+def _outermost(elements: list[Any]) -> list[Any]:
+    """Drop elements nested in another of ``elements`` ("byline" around "author")."""
+    chosen = set(elements)
+    return [el for el in elements if not any(a in chosen for a in el.iterancestors())]
+
+
+class ClassIndex:
+    """A page's elements by class attribute, from one scan.
+
+    ``contains(@class, …)`` XPath predicates cost about a millisecond each on a
+    page-sized DOM; one scan plus compiled regexes costs a fraction of that.
+    """
+
+    def __init__(self, root: Any) -> None:
+        self._classed = [(el, el.get("class").lower()) for el in root.xpath("//*[@class]")]
+
+    def find(self, kind: str, *, tags: frozenset[str] | None = None, story: bool = True) -> list:
+        pattern = _CLASS[kind]
+        return [
+            el
+            for el, cls in self._classed
+            if pattern.search(cls)
+            and (tags is None or el.tag in tags)
+            and (not story or _in_story(el))
+        ]
 
 
 class GenericArticlePage(ArticlePage):
@@ -201,6 +214,10 @@ class GenericArticlePage(ArticlePage):
     @cached_property
     def root(self) -> Any:
         return self.response.selector.root
+
+    @cached_property
+    def classes(self) -> ClassIndex:
+        return ClassIndex(self.root)
 
     @cached_property
     def meta(self) -> dict[str, list[str]]:
@@ -233,13 +250,13 @@ class GenericArticlePage(ArticlePage):
         title = root.findtext(".//title")
         if title:
             found.add("headline", title, "title")
-        for el in root.xpath(_TIME_ELEMENTS):
+        for el in filter(_in_story, root.xpath("//time[@datetime or @pubdate]")):
             marker = " ".join(filter(None, (el.get("class"), el.get("itemprop")))).lower()
             field = "dateModifiedRaw" if re.search(r"updat|modif", marker) else "datePublishedRaw"
             if "published" in marker:
                 field = "datePublishedRaw"
             found.add(field, el.get("datetime") or normalize_text(el.text_content()), "dom")
-        for text in self._date_texts():
+        for text in self._date_texts(self._date_elements):
             found.add("datePublishedRaw", text, "dom")
         match = _URL_DATE.search(urlsplit(self.response.url).path)
         if match:
@@ -250,19 +267,23 @@ class GenericArticlePage(ArticlePage):
         if canonical:
             found.add("canonicalUrl", self.response.urljoin(canonical[0].strip()), "dom")
         found.add("inLanguage", root.get("lang"), "dom")
-        crumbs = [
-            {"name": normalize_text(a.text_content()), "url": self.response.urljoin(a.get("href"))}
-            for a in root.xpath(_BREADCRUMB_LINKS)
-        ]
-        found.add("breadcrumbs", [c for c in crumbs if c["name"]], "dom")
-        related = [
-            {
-                "url": self.response.urljoin(a.get("href")),
-                "headline": normalize_text(a.text_content()),
-            }
-            for a in root.xpath(_RELATED_LINKS)[:20]
-        ]
-        found.add("relatedArticles", [r for r in related if r["headline"]], "dom")
+        trails = self.classes.find("breadcrumb", story=False)
+        trails += root.xpath("//*[@aria-label='breadcrumb' or @aria-label='Breadcrumb']")
+        crumbs = [{"name": name, "url": url} for name, url in self._links(trails)]
+        found.add("breadcrumbs", crumbs, "dom")
+        rails = self.classes.find("related", story=False)
+        related = [{"url": url, "headline": name} for name, url in self._links(rails)]
+        found.add("relatedArticles", related[:_MAX_RELATED], "dom")
+
+    def _links(self, containers: list[Any]) -> list[tuple[str, str]]:
+        """(text, absolute URL) of the links inside the outermost of ``containers``."""
+        links = []
+        for container in _outermost(containers):
+            for a in container.iter("a"):
+                name, href = _text(a), a.get("href")
+                if name and href:
+                    links.append((name, self.response.urljoin(href.strip())))
+        return links
 
     @cached_property
     def _bylines(self) -> list[str]:
@@ -271,34 +292,94 @@ class GenericArticlePage(ArticlePage):
         An unmarked "By …" line counts only if what follows reads as names, so
         "By Monday evening, the fire was out." stays story text.
         """
-        marked = _texts(self.root, _BYLINE_NAMES) or _texts(self.root, _BYLINE_BLOCKS)
-        texts = marked or [
-            text for text in _texts(self.root, _BYLINE_TEXTS) if _reads_as_names(text)
-        ]
+        names = [a for a in self.root.xpath("//a[@rel='author']") if _in_story(a)]
+        names += self.classes.find("byline-name")
+        marked = _texts(names) or self._byline_blocks
+        texts = marked or [text for text in self._by_lines() if _reads_as_names(text)]
         return [text for text in texts if len(text) <= _MAX_META_TEXT]
+
+    @cached_property
+    def _byline_blocks(self) -> list[str]:
+        return _texts(_outermost(self.classes.find("byline")))
+
+    def _by_lines(self) -> list[str]:
+        """Short story elements that start with "By" (unmarked bylines)."""
+        found = []
+        for el in self.root.iter("p", "div", "span", "address"):
+            if (el.text or "").lstrip().startswith(_BY_WORDS) and not el.xpath(".//p|.//div"):
+                text = _text(el)
+                if len(text) < _MAX_BYLINE_CHARS and _in_story(el):
+                    found.append(text)
+        return found
 
     @cached_property
     def _dom_headlines(self) -> list[str]:
         """``<h1>`` texts, then title-classed headings, minus the site name in a logo."""
         sites = {_key(name) for name in self.site_names}
-        texts = _texts(self.root, f"//h1[not({_NOT_STORY})]") + _texts(self.root, _HEADLINE_CLASSES)
+        headings = [h for h in self.root.iter("h1") if _in_story(h)]
+        headings += self.classes.find("headline", tags=_HEADINGS)
+        texts = _texts(headings)
         return [t for t in dict.fromkeys(texts) if t and _key(t) not in sites]
 
-    def _date_texts(self, xpath: str = _DATE_ELEMENTS, *, whole: bool = False) -> list[str]:
+    @cached_property
+    def _date_elements(self) -> list[Any]:
+        """Elements classed as dates or metadata, and ``<time>`` elements."""
+        elements = [el for el in self.classes.find("date") if el.tag not in _NOT_TEXT_TAGS]
+        elements += [el for el in self.root.iter("time") if _in_story(el)]
+        return list(dict.fromkeys(elements))
+
+    def _date_texts(self, elements: list[Any], *, whole: bool = False) -> list[str]:
         """Dates written in short elements ("Published 14 February 2024").
 
         With ``whole``, the date must be most of the element's text, so that
         unmarked elements only count when they are nothing but a date.
         """
         found = []
-        for el in self.root.xpath(xpath):
-            text = normalize_text(" ".join(el.itertext()))
+        for text in _texts(elements):
             match = _TEXT_DATE.search(text) if 0 < len(text) <= 100 else None
             if match is None or (whole and len(match[0]) < _WHOLE_DATE * len(text)):
                 continue
             time = match["time"]
             found.append(f"{match['date']} {_HOUR_H.sub(':', time)}" if time else match["date"])
         return found
+
+    def _short_leaves(self) -> list[Any]:
+        """Short childless story elements: where unmarked dates hide."""
+        return [
+            el
+            for el in self.root.iter("p", "span", "div", "small", "em", "li")
+            if len(el) == 0 and 0 < len((el.text or "").strip()) < _MAX_LEAF_CHARS and _in_story(el)
+        ]
+
+    @cached_property
+    def prose_runs(self) -> Counter[Any]:
+        return classify.prose_runs(self.root)
+
+    @cached_property
+    def story_tree(self) -> Any:
+        """The smallest document that holds the whole story, for trafilatura.
+
+        trafilatura's cost grows with the page (menus, teaser rails), not with
+        the story; handing it the ``<article>``/``<main>`` around the densest
+        run of prose keeps it fast. Without such a run, the whole page.
+        """
+        top = self.prose_runs.most_common(1)
+        if not top or top[0][1] < _FOCUS_MIN_RUN:
+            return self.root
+        container = top[0][0]
+        scope = next(
+            (
+                el
+                for el in (container, *container.iterancestors())
+                if el.tag in ("article", "main") or el.get("itemprop") == "articleBody"
+            ),
+            container,
+        )
+        if scope.tag in ("html", "body"):
+            return self.root
+        document = lxml_html.Element("html")
+        SubElement(document, "body").append(deepcopy(scope))
+        return document
 
     @cached_property
     def site_names(self) -> list[str]:
@@ -322,13 +403,8 @@ class GenericArticlePage(ArticlePage):
             types |= node_types(node)
         if self.has_microdata:
             types.add("Article")
-        titles = {
-            _key(self.strip_site_suffix(c.value))
-            for c in found.get("headline")
-            if c.method in ("title", "opengraph", "dom")
-        }
         structured_body = any(
-            len(" ".join(c.value)) >= _MIN_STRUCTURED_BODY and self._is_own(c.method, titles)
+            len(" ".join(c.value)) >= _MIN_STRUCTURED_BODY and self._is_own(c.method)
             for c in found.get("articleBody")
             if c.method in BODY_ORDER
         )
@@ -337,13 +413,22 @@ class GenericArticlePage(ArticlePage):
             url=self.response.url,
             types=types,
             og_type=og_type.lower() if og_type else None,
-            prose_run=classify.prose_run(self.root),
+            prose_run=max(self.prose_runs.values(), default=0),
             linked_headings=classify.linked_headings(self.root),
             structured_body=structured_body,
         )
         return classify.is_article(signals)
 
-    def _is_own(self, method: str, titles: set[str]) -> bool:
+    @cached_property
+    def _page_titles(self) -> set[str]:
+        """Comparison keys of the headline the page shows (title, og:title, headings)."""
+        return {
+            _key(self.strip_site_suffix(c.value))
+            for c in self.candidates.get("headline")
+            if c.method in ("title", "opengraph", "dom")
+        }
+
+    def _is_own(self, method: str) -> bool:
         """Whether a structured body is this page's story, not a teaser in the app state.
 
         JSON-LD and microdata bodies come from the page's own article node; an
@@ -352,7 +437,7 @@ class GenericArticlePage(ArticlePage):
         if method not in ("next-data", "app-state"):
             return True
         headline = self.candidates.first("headline", (method,))
-        return headline is not None and _key(headline.value) in titles
+        return headline is not None and _key(headline.value) in self._page_titles
 
     # --- extraction ------------------------------------------------------------------------
 
@@ -381,7 +466,8 @@ class GenericArticlePage(ArticlePage):
             if date:
                 out.offer(name, *date)
         if "datePublishedRaw" not in out.values:
-            loose = [Candidate(t, "dom") for t in self._date_texts(_SHORT_LEAVES, whole=True)]
+            leaves = self._date_texts(self._short_leaves(), whole=True)
+            loose = [Candidate(text, "dom") for text in leaves]
             date = self._date(loose[:1])
             if date:
                 out.offer("datePublishedRaw", *date)
@@ -540,19 +626,30 @@ class GenericArticlePage(ArticlePage):
     @cached_property
     def _meta_texts(self) -> set[str]:
         """Texts of headline, byline, date and dek elements: never the body's first lines."""
-        texts = self._bylines + _texts(self.root, _BYLINE_BLOCKS) + _texts(self.root, _DEK)
-        texts += _texts(self.root, _DATE_ELEMENTS) + _texts(self.root, "//h1")
+        texts = self._bylines + self._byline_blocks + _texts(self.classes.find("dek", story=False))
+        texts += _texts(self._date_elements) + _texts(list(self.root.iter("h1")))
         return {_key(text) for text in texts if len(text) <= _MAX_META_TEXT}
 
-    def _trafilatura(self) -> list[str]:
-        document = trafilatura.bare_extraction(
-            self.root,
-            url=self.response.url,
-            include_comments=False,
-            include_tables=False,
-            favor_precision=self.favor_precision,
-        )
-        text = getattr(document, "text", None) or ""
+    def _trafilatura(self, *, fallbacks: bool) -> list[str]:
+        """Main text by trafilatura: fast mode, and the full cascade only when that finds little.
+
+        The full cascade (readability and jusText comparison, recall retry)
+        costs several times more on page-sized DOMs and matters only when the
+        main extractor comes up short and no structured body can stand in.
+        """
+        text = ""
+        for fast in (True, False) if fallbacks else (True,):
+            document = trafilatura.bare_extraction(
+                self.story_tree,
+                url=self.response.url,
+                fast=fast,
+                include_comments=False,
+                include_tables=False,
+                favor_precision=self.favor_precision,
+            )
+            text = getattr(document, "text", None) or ""
+            if len(text) >= _ENOUGH_TEXT:
+                break
         return text.split("\n")
 
     def _clean_body(self, lines: list[str], headline: str | None) -> list[str]:
@@ -573,28 +670,39 @@ class GenericArticlePage(ArticlePage):
         return lines[start:]
 
     def _body(self, found: Candidates, headline: str | None) -> tuple[list[str], str] | None:
-        """trafilatura's text unless structured data holds a much longer body (paywalls)."""
-        text = self._clean_body(self._trafilatura(), headline)
+        """trafilatura's text, unless the page's structured body shows it is partial or wrong.
+
+        A structured body wins when trafilatura's text holds under half of its
+        words (a paywall teaser, or trafilatura picked a menu on a script-rendered
+        page), or when it holds all of trafilatura's words in more paragraphs.
+        """
         structured = [
             (self._clean_body(list(c.value), headline), c.method)
             for c in self._ranked(found.get("articleBody"), BODY_ORDER)
+            if self._is_own(c.method)
         ]
         structured = [(lines, method) for lines, method in structured if lines]
-        text_len = sum(map(len, text))
-        for lines, method in structured:
-            size = sum(map(len, lines))
-            if size >= _MIN_STRUCTURED_BODY and size >= _BODY_RATIO * text_len:
-                return lines, method  # a teaser page: the full text is in the data
-            if len(lines) > len(text) and _covers(lines, text):
-                return lines, method  # the publisher's own copy, with paragraphs we missed
+        full = [
+            (lines, m) for lines, m in structured if sum(map(len, lines)) >= _MIN_STRUCTURED_BODY
+        ]
+        if full and max(self.prose_runs.values(), default=0) < _FOCUS_MIN_RUN:
+            # No prose in the DOM (script-rendered, paywalled, live blog): the story is
+            # in the data, and trafilatura would only find menus or a teaser.
+            return full[0]
+        text = self._clean_body(self._trafilatura(fallbacks=not full), headline)
+        for lines, method in full:
+            if not _covers(text, lines, _TEASER_SHARE):
+                return lines, method
+            if len(lines) > len(text) and _covers(lines, text, _COVERAGE):
+                return lines, method
         if text:
             return text, "trafilatura"
         if structured:
             return structured[0]
-        container = classify.prose_container(self.root)
-        if container is None:
+        if not self.prose_runs:
             return None
-        paragraphs = _texts(container, "./p|./*/p")
+        container = self.prose_runs.most_common(1)[0][0]
+        paragraphs = _texts(container.xpath("./p|./*/p"))
         return self._clean_body(paragraphs, headline) or None, "dom"
 
     # source --------------------------------------------------------------------------------
