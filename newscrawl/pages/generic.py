@@ -64,9 +64,9 @@ BODY_ORDER = ("json-ld", "json-ld-live", "microdata", "next-data", "app-state")
 _CLASS = {
     # containers whose text is never the story's own metadata or body
     "not-story": re.compile(r"comment|related|sidebar|teaser|widget|bio|newsletter"),
-    "byline-name": re.compile(r"(?:^|\s)fn(?:\s|$)|author-name"),
-    "byline": re.compile(r"byline|author|autor|credit"),
-    "date": re.compile(r"date|time|publish|posted|meta|byline|info|datum"),
+    "byline-name": re.compile(r"(?:^|\s)fn(?:\s|$)|author-name|username"),
+    "byline": re.compile(r"byline|author|autor|credit|writer"),
+    "date": re.compile(r"date|time|publish|posted|submitted|meta|byline|info|datum"),
     "dek": re.compile(r"dek|standfirst|subhead|summary|kicker|label"),
     "headline": re.compile(r"headline|title"),
     "related": re.compile(r"related|more-from"),
@@ -75,6 +75,7 @@ _CLASS = {
 _NOT_STORY_TAGS = frozenset({"aside", "nav"})
 _NOT_TEXT_TAGS = frozenset({"meta", "script", "style", "link"})
 _HEADINGS = frozenset({"h1", "h2"})
+_BYLINE_LABEL = re.compile(r"^[^\W\d_]+\s?:\s*")
 _BY_WORDS = ("By ", "by ", "Von ", "Par ", "Por ")
 
 # A date written out in page text, with an optional time: "18.11.2023 um 14:30",
@@ -88,6 +89,7 @@ _TEXT_DATE = re.compile(
 )
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})/(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])(?:/|$)")
 _HAS_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\b[A-Z]{3,4})$")
+_MODIFIED = re.compile(r"updat|modif")
 _CLOCK = re.compile(r"\d{1,2}[:.h]\d{2}")
 _HOUR_H = re.compile(r"(?<=\d)h(?=\d)")  # French "10h12"
 DATEPARSER_LANGUAGES = frozenset(language_order)
@@ -252,10 +254,9 @@ class GenericArticlePage(ArticlePage):
             found.add("headline", title, "title")
         for el in filter(_in_story, root.xpath("//time[@datetime or @pubdate]")):
             marker = " ".join(filter(None, (el.get("class"), el.get("itemprop")))).lower()
-            field = "dateModifiedRaw" if re.search(r"updat|modif", marker) else "datePublishedRaw"
-            if "published" in marker:
-                field = "datePublishedRaw"
-            found.add(field, el.get("datetime") or normalize_text(el.text_content()), "dom")
+            modified = _MODIFIED.search(marker) and "published" not in marker
+            field = "dateModifiedRaw" if modified else "datePublishedRaw"
+            found.add(field, el.get("datetime") or _text(el), "dom")
         for text in self._date_texts(self._date_elements):
             found.add("datePublishedRaw", text, "dom")
         match = _URL_DATE.search(urlsplit(self.response.url).path)
@@ -296,7 +297,8 @@ class GenericArticlePage(ArticlePage):
         names += self.classes.find("byline-name")
         marked = _texts(names) or self._byline_blocks
         texts = marked or [text for text in self._by_lines() if _reads_as_names(text)]
-        return [text for text in texts if len(text) <= _MAX_META_TEXT]
+        # "Words: Ann Lee", "Autor: Jan Kos": a one-word label before the names.
+        return [_BYLINE_LABEL.sub("", text) for text in texts if len(text) <= _MAX_META_TEXT]
 
     @cached_property
     def _byline_blocks(self) -> list[str]:
@@ -534,8 +536,7 @@ class GenericArticlePage(ArticlePage):
                 stripped = _key(self.strip_site_suffix(value))
                 if _key(value) == key or stripped == key:
                     # Confirmed by structured data: credit it (<title> is just DOM).
-                    method = candidate.method.removesuffix("-alternative")
-                    return heading, "dom" if method == "title" else method
+                    return heading, "dom" if candidate.method == "title" else candidate.method
                 truncated = value.endswith(_TRUNCATED) and key.startswith(
                     _key(value.rstrip("".join(_TRUNCATED)))
                 )

@@ -272,7 +272,7 @@ def read_jsonld(jsonld: JsonLd, page_url: str, out: Candidates) -> None:
         return
     method = "json-ld"
     out.add("headline", article.get("headline") or article.get("name"), method)
-    out.add("headline", article.get("alternativeHeadline"), method + "-alternative")
+    out.add("headline", article.get("alternativeHeadline"), method)  # ranked after headline
     out.add("description", article.get("description"), method)
     body = article.get("articleBody")
     if isinstance(body, str):
