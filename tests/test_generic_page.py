@@ -60,7 +60,7 @@ def test_golden_page(name: str) -> None:
     _, _, f1 = token_prf(item.get("articleBody"), label["articleBody"])
     assert f1 >= 0.9, item.get("articleBody")
     # Every value says where it came from.
-    assert set(item["provenance"][0]["fields"]) >= {"headline", "articleBody", "datePublished"}
+    assert set(item["provenance"]["fields"]) >= {"headline", "articleBody", "datePublished"}
 
 
 # --- arbitration ---------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_no_time_is_invented_for_a_date_only_page() -> None:
     name = "date_in_url_only.html"
     item = record(page_for((FIXTURES / name).read_bytes(), EXPECTED[name]["url"]))
     assert item["datePublished"] == "2023-11-08"
-    assert item["provenance"][0]["fields"]["datePublished"] == "url"
+    assert item["provenance"]["fields"]["datePublished"] == "url"
 
 
 def test_person_preferred_over_organisation_author() -> None:

@@ -65,13 +65,10 @@ class Candidates:
     def get(self, name: str) -> list[Candidate]:
         return self.fields.get(name, [])
 
-    def first(self, name: str, methods: Iterable[str] | None = None) -> Candidate | None:
-        """The first candidate, or the first found by the earliest of ``methods``."""
-        found = self.get(name)
-        if methods is None:
-            return found[0] if found else None
+    def first(self, name: str, methods: Iterable[str]) -> Candidate | None:
+        """The first candidate found by the earliest of ``methods``."""
         for method in methods:
-            for candidate in found:
+            for candidate in self.get(name):
                 if candidate.method == method:
                     return candidate
         return None
@@ -309,9 +306,6 @@ def read_jsonld(jsonld: JsonLd, page_url: str, out: Candidates) -> None:
         url = _url_of(article.get(key))
         if url and url.startswith("http"):
             out.add("canonicalUrl", url.split("#")[0], method)
-    free = article.get("isAccessibleForFree")
-    if str(free).lower() == "false":
-        out.add("paywalled", True, method)
 
 
 # --- meta tags -----------------------------------------------------------------------------
