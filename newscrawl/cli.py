@@ -7,6 +7,7 @@ Scrapy has no verb for.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -69,6 +70,29 @@ def demo(args: argparse.Namespace) -> int:
     return 0 if stats.get("finish_reason") == "finished" else 1
 
 
+def extract(args: argparse.Namespace) -> int:
+    """Print the article record of a saved page, a URL, or a JSON-lines stream of pages."""
+    from newscrawl.extract import extract_record, fetch, run_jsonl
+
+    if args.jsonl:
+        run_jsonl(sys.stdin, sys.stdout)
+        return 0
+    if not args.source:
+        print("newscrawl extract: give a file or URL, or --jsonl", file=sys.stderr)
+        return 2
+    if args.source.startswith(("http://", "https://")):
+        body, headers = fetch(args.source)
+        record = extract_record(body, args.url or args.source, headers)
+    elif args.url:
+        with open(args.source, "rb") as page:
+            record = extract_record(page.read(), args.url)
+    else:
+        print("newscrawl extract: a saved page needs --url (its address)", file=sys.stderr)
+        return 2
+    print(json.dumps(record, ensure_ascii=False, indent=2))
+    return 1 if "error" in record else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newscrawl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     run_demo.add_argument("--data-dir", help="embedded PostgreSQL data directory")
     run_demo.add_argument("--log-level", default="INFO")
     run_demo.set_defaults(func=demo)
+    run_extract = commands.add_parser("extract", help="print the article record of a page")
+    run_extract.add_argument("source", nargs="?", help="a saved HTML file or an http(s) URL")
+    run_extract.add_argument("--url", help="the page's address (required for a saved file)")
+    run_extract.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read {"url", "html"} JSON lines on stdin, write one record per line',
+    )
+    run_extract.set_defaults(func=extract)
     return parser
 
 

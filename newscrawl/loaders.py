@@ -134,7 +134,7 @@ class ArticleLoader(ItemLoader):
     relatedArticles_in = MapCompose(_related)
     relatedArticles_out = Compose(_unique_by_url)
     breadcrumbs_in = breadcrumbs_out = Identity()
-    provenance_in = provenance_out = Identity()
+    provenance_in = Identity()
 
     @classmethod
     def from_extraction(

@@ -80,6 +80,7 @@ def test_stored_fields_are_clean(crawled: Crawled) -> None:
         else:
             assert row["date_published"] is None
         assert row["version"] == 1
+        assert row["spider"] == "daily8"
         for noise in ("Try Our AI Features", "No comments yet", "DOWNLOAD THE APP"):
             assert noise not in row["article_body"]
 

@@ -13,8 +13,15 @@ import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Protocol
 
-from newscrawl.demo.site import SampleSite, not_found
+from newscrawl.demo.site import DEFAULT_HOST, Resource, SampleSite, not_found
+
+
+class Site(Protocol):
+    """What a server serves: :class:`SampleSite`, or any test site with this method."""
+
+    def render(self, path_with_query: str, host: str = DEFAULT_HOST) -> Resource | None: ...
 
 
 class _Hits(Counter[str]):
@@ -32,7 +39,7 @@ class _Hits(Counter[str]):
 class SiteServer:
     """A threaded HTTP server for one site; use as a context manager."""
 
-    def __init__(self, site: SampleSite, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, site: Site, host: str = "127.0.0.1", port: int = 0) -> None:
         self.site = site
         self.hits = _Hits()
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())

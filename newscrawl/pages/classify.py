@@ -68,6 +68,25 @@ def linked_headings(root: Any) -> int:
     return len(root.xpath("//h2[.//a] | //h3[.//a] | //h4[.//a] | //a[h2 or h3 or h4]"))
 
 
+def url_score(url: str) -> tuple[int, str] | None:
+    """Points from the URL's shape alone: roots and sections are listings, slugs articles."""
+    path = urlsplit(url).path
+    slug = path.rstrip("/").rsplit("/", 1)[-1]
+    if path in ("", "/") or re.fullmatch(r"/(index|default|home)\.\w+", path):
+        return -3, "site root"
+    if _LISTING_PATH.search(path):
+        return -2, "listing path"
+    if _DATE_PATH.search(path) or _ID_PATH.search(slug) or slug.count("-") >= 3:
+        return 1, "article-like path"
+    return None
+
+
+def looks_like_article_url(url: str) -> bool:
+    """Whether a link is likely an article, before fetching it (for priorities and budgets)."""
+    points = url_score(url)
+    return points is not None and points[0] > 0
+
+
 def score(signals: PageSignals) -> tuple[int, list[str]]:
     """Points for "article", with the reasons (for debug logs)."""
     points: list[tuple[int, str]] = []
@@ -79,14 +98,8 @@ def score(signals: PageSignals) -> tuple[int, list[str]]:
         points.append((1, "og:type article"))
     elif signals.og_type in ("website", "profile", "object"):
         points.append((-1, f"og:type {signals.og_type}"))
-    path = urlsplit(signals.url).path
-    slug = path.rstrip("/").rsplit("/", 1)[-1]
-    if path in ("", "/") or re.fullmatch(r"/(index|default|home)\.\w+", path):
-        points.append((-3, "site root"))
-    elif _LISTING_PATH.search(path):
-        points.append((-2, "listing path"))
-    elif _DATE_PATH.search(path) or _ID_PATH.search(slug) or slug.count("-") >= 3:
-        points.append((1, "article-like path"))
+    if url_points := url_score(signals.url):
+        points.append(url_points)
     if signals.prose_run >= 3:
         points.append((3, "prose run"))
     elif signals.prose_run == 2:

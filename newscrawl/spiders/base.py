@@ -60,18 +60,27 @@ class ArticleSpider(scrapy.Spider):
     def article_request(self, url: str, **kwargs: Any) -> Request | None:
         """A request for an article page, or None when seen before or over its site's budget."""
         key = url_key(url)
-        if key in self._article_keys:
+        if key in self._article_keys or not self.spend_budget(url):
             return None
-        site = urlsplit(url).hostname or ""
-        if self.max_pages is not None and self._budget_spent[site] >= self.max_pages:
-            self.crawler.stats.inc_value("newscrawl/budget/skipped")
-            return None
-        self._budget_spent[site] += 1
         self._article_keys.add(key)
         kwargs.setdefault("callback", self.parse_article)
         kwargs.setdefault("priority", self.article_priority)
         kwargs.setdefault("meta", {})["page_kind"] = ARTICLE
         return Request(url, **kwargs)
+
+    def spend_budget(self, url: str) -> bool:
+        """Count one page against ``url``'s site; False once the site's budget is spent."""
+        site = urlsplit(url).hostname or ""
+        if self.max_pages is not None and self._budget_spent[site] >= self.max_pages:
+            self.crawler.stats.inc_value("newscrawl/budget/skipped")
+            return False
+        self._budget_spent[site] += 1
+        return True
+
+    def is_allowed(self, url: str) -> bool:
+        """Whether ``url`` is on an allowed domain (or a subdomain of one)."""
+        host = urlsplit(url).hostname or ""
+        return any(host == domain or host.endswith(f".{domain}") for domain in self.allowed_domains)
 
     def listing_request(self, url: str, **kwargs: Any) -> Request:
         kwargs.setdefault("callback", self.parse_listing)

@@ -1,0 +1,77 @@
+"""Extraction outside a crawl: one page, or a stream of pages from another program.
+
+``newscrawl extract page.html --url URL``, ``newscrawl extract URL`` and
+``newscrawl extract --jsonl`` (JSON lines ``{"url", "html"}`` on stdin, one
+record per line on stdout, in order, flushed line by line) all run the same
+page objects and loader as the spiders, so their records match a crawl's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Iterable
+from typing import IO, Any
+
+from itemadapter import ItemAdapter
+from scrapy.http import HtmlResponse
+
+from newscrawl import settings
+from newscrawl.loaders import ArticleLoader
+from newscrawl.pages.registry import page_for
+
+logger = logging.getLogger(__name__)
+
+SPIDER = "extract"
+
+
+def extract_record(
+    html: str | bytes, url: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The article record of one page; ``{"url", "error"}`` when it has none or fails."""
+    try:
+        if isinstance(html, str):
+            response = HtmlResponse(url, body=html, encoding="utf-8", headers=headers)
+        else:
+            response = HtmlResponse(url, body=html, headers=headers)
+        page = page_for(response)
+        if not page.is_article():
+            return {"url": url, "error": "not an article page"}
+        item = ArticleLoader.from_extraction(page.extract(), response, spider=SPIDER)
+        return ItemAdapter(item).asdict()
+    except Exception as exc:  # one bad page must not end a stream of many
+        logger.debug("Extraction failed for %s", url, exc_info=exc)
+        return {"url": url, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def fetch(url: str, timeout: float = 30.0) -> tuple[bytes, dict[str, str]]:
+    """GET ``url`` with newscrawl's user agent: the body and the response headers."""
+    request = urllib.request.Request(url, headers={"User-Agent": settings.USER_AGENT})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        limit = settings.DOWNLOAD_MAXSIZE
+        body = response.read(limit + 1)
+        if len(body) > limit:
+            raise ValueError(f"page larger than {limit} bytes")
+        return body, dict(response.headers.items())
+
+
+def run_jsonl(lines: Iterable[str], out: IO[str]) -> int:
+    """One record per input line, in order; returns how many lines failed."""
+    failures = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            page = json.loads(line)
+            url, html = page["url"], page["html"]
+            if not isinstance(url, str) or not isinstance(html, str):
+                raise TypeError("url and html must be strings")
+        except (ValueError, KeyError, TypeError) as exc:
+            record: dict[str, Any] = {"line": number, "error": f"bad input line: {exc}"}
+        else:
+            record = extract_record(html, url)
+        failures += "error" in record
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+    return failures
