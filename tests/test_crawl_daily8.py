@@ -25,12 +25,12 @@ class Crawled:
     result: CrawlResult
 
 
-def crawl(server: SiteServer, dsn: str, workdir: Path, **settings: str) -> CrawlResult:
+def crawl(server: SiteServer, dsn: str, workdir: Path, **args: str) -> CrawlResult:
     result = run_crawl(
         "daily8",
         workdir,
-        args={"start_urls": f"{server.url}/en"},
-        settings={"NEWSCRAWL_DATABASE_URL": dsn, **settings},
+        args={"start_urls": f"{server.url}/en", **args},
+        settings={"NEWSCRAWL_DATABASE_URL": dsn},
     )
     assert result.returncode == 0, result.log[-3000:]
     assert result.stats["finish_reason"] == "finished"
@@ -131,17 +131,18 @@ def test_feed_matches_the_stored_rows(crawled: Crawled) -> None:
 def test_recrawl_is_idempotent_and_a_changed_page_bumps_its_version(
     fresh_db: str, tmp_path: Path
 ) -> None:
+    """A full re-crawl (``incremental=0``: fetch stored articles again) of the same site."""
     site = SampleSite()
     with SiteServer(site) as server:
         first = crawl(server, fresh_db, tmp_path)
         stored = first.stat("newscrawl/store/inserted")
-        again = crawl(server, fresh_db, tmp_path)
+        again = crawl(server, fresh_db, tmp_path, incremental="0")
         assert again.stat("newscrawl/store/inserted") == 0
         assert again.stat("newscrawl/store/updated") == 0
         assert again.stat("newscrawl/store/unchanged") == stored + 1  # + the duplicate's URL
         changed = site.ids[0]
         site.set_paragraphs(changed, ["A correction was appended to this story.", "New text."])
-        third = crawl(server, fresh_db, tmp_path)
+        third = crawl(server, fresh_db, tmp_path, incremental="0")
     assert third.stat("newscrawl/store/updated") == 1
     versions = query(fresh_db, "SELECT canonical_url, version FROM articles")
     assert len(versions) == stored

@@ -70,3 +70,22 @@ def test_relative_times_resolve_against_fetch_time() -> None:
 def test_undated_page_says_so() -> None:
     got = record("no-date.html")
     assert "datePublished" not in got and "datePublishedRaw" not in got
+
+
+def test_changed_markup_falls_back_to_the_generic_extractor() -> None:
+    """Daily8 renames its classes and drops <article>: the record keeps its content."""
+    page = PAGES["dom-only.html"]
+    html = (FIXTURES / "dom-only.html").read_text()
+    for old, new in (
+        ('<article class="article">', '<div class="story">'),
+        ("</article>", "</div>"),
+        ("article-content", "story-text"),
+        ("article-title", "story-title"),
+    ):
+        html = html.replace(old, new)
+    response = HtmlResponse(page["url"], body=html, encoding="utf-8")
+    extraction = Daily8ArticlePage(response).extract()
+    item = ArticleLoader.from_extraction(extraction, response, spider="daily8", reference=FETCHED)
+    assert item["headline"] == page["expected"]["headline"]
+    assert item["articleBody"] == page["expected"]["articleBody"]
+    assert extraction.methods["articleBody"].startswith("generic/")

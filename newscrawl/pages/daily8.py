@@ -1,8 +1,8 @@
 """Daily8: an aggregator that republishes publishers' stories.
 
 Structured data first (JSON-LD, the Next.js app state, OpenGraph), then the
-DOM, so a markup change on the site degrades one source of candidates
-instead of emptying fields. The DOM rules are deliberately loose (``h1``,
+DOM, then the generic extractor, so a markup change on the site degrades one
+source of candidates instead of emptying fields. The DOM rules are deliberately loose (``h1``,
 paragraphs of the article container) for the same reason.
 """
 
@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from newscrawl.pages.base import ArticlePage, Extraction
+from newscrawl.pages.generic import GenericArticlePage
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,22 @@ class Daily8ArticlePage(ArticlePage):
         self._next_data(extraction)
         self._meta(extraction)
         self._dom(extraction)
+        if not {"headline", "articleBody"} <= extraction.values.keys():
+            self._generic(extraction)
         return extraction
+
+    def _generic(self, extraction: Extraction) -> None:
+        """The site's markup changed under us: take what the generic extractor finds.
+
+        Only when it reads the page as an article: a video-only page would
+        otherwise get a related card's summary as its body.
+        """
+        generic = GenericArticlePage(self.response)
+        if not generic.is_article():
+            return
+        found = generic.extract()
+        for name, value in found.values.items():
+            extraction.offer(name, value, f"generic/{found.methods[name]}")
 
     def _json_ld(self, extraction: Extraction) -> None:
         for text in self.response.xpath('//script[@type="application/ld+json"]/text()').getall():
