@@ -8,18 +8,41 @@ paragraphs of the article container) for the same reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
 
 from newscrawl.pages.base import ArticlePage, Extraction
 from newscrawl.pages.generic import GenericArticlePage
+from newscrawl.pages.structured import is_article_type, loads_lenient, node_types, parse_jsonld
 
 logger = logging.getLogger(__name__)
 
 ARTICLE_PATH_RE = re.compile(r"/[a-z]{2}/article/[0-9a-f]{32}/?$")
-ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting"}
+# Record field <- key in the structured data.
+JSON_LD_FIELDS = {
+    "headline": "headline",
+    "datePublishedRaw": "datePublished",
+    "dateModifiedRaw": "dateModified",
+    "articleBody": "articleBody",
+    "inLanguage": "inLanguage",
+    "canonicalUrl": "url",
+}
+NEXT_DATA_FIELDS = {
+    "headline": "title",
+    "datePublishedRaw": "publishedAt",
+    "articleBody": "content",
+    "inLanguage": "language",
+    "mainImage": "image",
+    "source": "source",
+}
+
+
+def _offer_fields(
+    extraction: Extraction, data: dict[str, Any], fields: dict[str, str], method: str
+) -> None:
+    for name, key in fields.items():
+        extraction.offer(name, data.get(key), method)
 
 
 class Daily8ArticlePage(ArticlePage):
@@ -53,54 +76,31 @@ class Daily8ArticlePage(ArticlePage):
             extraction.offer(name, value, f"generic/{found.methods[name]}")
 
     def _json_ld(self, extraction: Extraction) -> None:
-        for text in self.response.xpath('//script[@type="application/ld+json"]/text()').getall():
-            try:
-                data = json.loads(text)
-            except ValueError:
-                logger.debug("Invalid JSON-LD on %s", self.response.url)
+        scripts = self.response.xpath('//script[@type="application/ld+json"]/text()').getall()
+        for node in parse_jsonld(scripts, issues=[]).top:
+            if not is_article_type(node_types(node)):
                 continue
-            for node in data if isinstance(data, list) else data.get("@graph", [data]):
-                if isinstance(node, dict) and node.get("@type") in ARTICLE_TYPES:
-                    self._from_json_ld(extraction, node)
-
-    @staticmethod
-    def _from_json_ld(extraction: Extraction, node: dict[str, Any]) -> None:
-        method = "json-ld"
-        extraction.offer("headline", node.get("headline"), method)
-        extraction.offer("datePublishedRaw", node.get("datePublished"), method)
-        extraction.offer("dateModifiedRaw", node.get("dateModified"), method)
-        extraction.offer("articleBody", node.get("articleBody"), method)
-        extraction.offer("inLanguage", node.get("inLanguage"), method)
-        extraction.offer("canonicalUrl", node.get("url"), method)
-        image = node.get("image")
-        if isinstance(image, list):
-            image = image[0] if image else None
-        if isinstance(image, dict):
-            image = image.get("url")
-        extraction.offer("mainImage", image, method)
-        source = node.get("sourceOrganization")
-        if isinstance(source, dict):
-            url = source.get("url") or node.get("isBasedOn")
-            extraction.offer("source", {"name": source.get("name"), "url": url}, method)
+            _offer_fields(extraction, node, JSON_LD_FIELDS, "json-ld")
+            image = node.get("image")
+            if isinstance(image, list):
+                image = image[0] if image else None
+            if isinstance(image, dict):
+                image = image.get("url")
+            extraction.offer("mainImage", image, "json-ld")
+            source = node.get("sourceOrganization")
+            if isinstance(source, dict):
+                url = source.get("url") or node.get("isBasedOn")
+                extraction.offer("source", {"name": source.get("name"), "url": url}, "json-ld")
 
     def _next_data(self, extraction: Extraction) -> None:
         text = self.response.xpath('//script[@id="__NEXT_DATA__"]/text()').get()
-        if not text:
-            return
         try:
-            article = json.loads(text)["props"]["pageProps"]["article"]
-        except (ValueError, KeyError, TypeError):
+            article = loads_lenient(text or "")["props"]["pageProps"]["article"]
+        except (KeyError, TypeError):
             logger.debug("No article in __NEXT_DATA__ on %s", self.response.url)
             return
-        if not isinstance(article, dict):
-            return
-        method = "next-data"
-        extraction.offer("headline", article.get("title"), method)
-        extraction.offer("datePublishedRaw", article.get("publishedAt"), method)
-        extraction.offer("articleBody", article.get("content"), method)
-        extraction.offer("inLanguage", article.get("language"), method)
-        extraction.offer("mainImage", article.get("image"), method)
-        extraction.offer("source", article.get("source"), method)
+        if isinstance(article, dict):
+            _offer_fields(extraction, article, NEXT_DATA_FIELDS, "next-data")
 
     def _meta(self, extraction: Extraction) -> None:
         def meta(attribute: str, name: str) -> str | None:
