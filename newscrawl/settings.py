@@ -50,6 +50,12 @@ NEWSCRAWL_STORE_ENABLED = True
 NEWSCRAWL_STORE_BATCH_SIZE = 200
 NEWSCRAWL_STORE_FLUSH_INTERVAL = 2.0
 
+# Incremental crawling: article URLs already stored are not fetched again (listings,
+# feeds and sitemaps always are). Off for one run with ``-a incremental=0``.
+SPIDER_MIDDLEWARES = {"newscrawl.middlewares.incremental.IncrementalMiddleware": 600}
+NEWSCRAWL_INCREMENTAL_ENABLED = True
+NEWSCRAWL_INCREMENTAL_BATCH_SIZE = 200  # article URLs per lookup
+
 # Validation: an item without these fields is dropped (counted per reason).
 NEWSCRAWL_REQUIRED_FIELDS = ["url", "headline", "articleBody"]
 

@@ -3,7 +3,10 @@
 Seeds come from ``-a start_urls=URL[,URL...]``; offsite links stay offsite
 (``allowed_domains`` defaults to the seeds' hosts); a page budget
 (``-a max_pages=N``) caps article requests per site; article requests outrank listing
-pages so a crawl yields articles early and a budget is spent on them.
+pages so a crawl yields articles early and a budget is spent on them. Articles already
+stored are not fetched again (``-a incremental=0`` to refetch them; see
+``newscrawl.middlewares.incremental``). Any other argument, such as scrapyd's ``_job``
+and ``_version``, becomes a spider attribute.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ def split_arg(value: str | list[str] | None) -> list[str]:
     return [part.strip() for part in value if part.strip()]
 
 
+def flag_arg(value: str | bool) -> bool:
+    """``-a`` flags arrive as strings: ``0``, ``false``, ``no`` and ``off`` mean off."""
+    if isinstance(value, str):
+        return value.strip().lower() not in {"0", "false", "no", "off"}
+    return bool(value)
+
+
 class ArticleSpider(scrapy.Spider):
     """Base spider: seeds, offsite policy, page budget and request priorities."""
 
@@ -46,6 +56,7 @@ class ArticleSpider(scrapy.Spider):
         start_urls: str | list[str] | None = None,
         allowed_domains: str | list[str] | None = None,
         max_pages: str | int | None = None,
+        incremental: str | bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -54,6 +65,7 @@ class ArticleSpider(scrapy.Spider):
             {urlsplit(url).hostname or "" for url in self.start_urls} - {""}
         )
         self.max_pages = int(max_pages) if max_pages else None
+        self.incremental = flag_arg(incremental)
         self._article_keys: set[str] = set()
         self._budget_spent: Counter[str] = Counter()
 
@@ -70,12 +82,20 @@ class ArticleSpider(scrapy.Spider):
 
     def spend_budget(self, url: str) -> bool:
         """Count one page against ``url``'s site; False once the site's budget is spent."""
-        site = urlsplit(url).hostname or ""
-        if self.max_pages is not None and self._budget_spent[site] >= self.max_pages:
+        if self.budget_exhausted(url):
             self.crawler.stats.inc_value("newscrawl/budget/skipped")
             return False
-        self._budget_spent[site] += 1
+        self._budget_spent[urlsplit(url).hostname or ""] += 1
         return True
+
+    def budget_exhausted(self, url: str) -> bool:
+        """Whether ``url``'s site has no page left in its budget."""
+        site = urlsplit(url).hostname or ""
+        return self.max_pages is not None and self._budget_spent[site] >= self.max_pages
+
+    def refund_budget(self, url: str) -> None:
+        """Give back a page counted for ``url`` that will not be fetched (already stored)."""
+        self._budget_spent[urlsplit(url).hostname or ""] -= 1
 
     def is_allowed(self, url: str) -> bool:
         """Whether ``url`` is on an allowed domain (or a subdomain of one)."""
