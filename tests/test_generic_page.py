@@ -256,3 +256,16 @@ def test_app_state_body_counts_only_for_the_page_own_story(
         f"{json.dumps(state)}</script></body></html>"
     )
     assert page_for(html, "https://urbanledger.example/stories/roofs").is_article() is expected
+
+
+def test_itemprops_outside_an_article_scope_are_read() -> None:
+    body = (
+        '<div itemscope itemtype="https://schema.org/WebPage"><h1 itemprop="headline">Dam opens</h1>'
+        '<span itemprop="author">Ann Lee</span>'
+        '<time itemprop="datePublished" datetime="2024-03-05T10:00:00+01:00">5 March</time></div>'
+    )
+    extraction = page_for(html_page("", body)).extract()
+    assert extraction.values["authors"] == ["Ann Lee"]
+    assert extraction.methods["authors"] == "microdata"
+    assert extraction.values["datePublishedRaw"] == "2024-03-05T10:00:00+01:00"
+    assert extraction.methods["datePublishedRaw"] == "microdata"

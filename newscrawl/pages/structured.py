@@ -409,6 +409,7 @@ def read_meta(meta: dict[str, list[str]], out: Candidates) -> None:
 
 # --- microdata -----------------------------------------------------------------------------
 
+_ARTICLE_TYPE = re.compile(r"Article|BlogPosting")
 _ARTICLE_SCOPE = (
     "//*[@itemscope][contains(@itemtype, 'Article') or contains(@itemtype, 'BlogPosting')]"
 )
@@ -475,11 +476,16 @@ def _owning_scope(el: Any) -> Any:
 def read_loose_itemprops(root: Any, out: Candidates) -> None:
     """``itemprop`` attributes outside any Article scope (common on templated sites)."""
     fields = {"headline": "headline", "datePublished": "datePublishedRaw"}
-    fields["dateModified"] = "dateModifiedRaw"
+    fields |= {"dateModified": "dateModifiedRaw", "author": "authors"}
     for el in root.xpath("//*[@itemprop]"):
         name = fields.get(el.get("itemprop"))
-        if name and _owning_scope(el) is None:
-            out.add(name, " ".join(_itemprop_value(el).split()), "microdata")
+        scope = _owning_scope(el)
+        if name is None or (
+            scope is not None and _ARTICLE_TYPE.search(scope.get("itemtype") or "")
+        ):
+            continue  # read with its Article scope by read_microdata
+        value = " ".join(_itemprop_value(el).split())
+        out.add(name, (value, "unknown") if name == "authors" else value, "microdata")
 
 
 # --- embedded application state ------------------------------------------------------------
