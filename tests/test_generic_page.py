@@ -260,7 +260,8 @@ def test_app_state_body_counts_only_for_the_page_own_story(
 
 def test_itemprops_outside_an_article_scope_are_read() -> None:
     body = (
-        '<div itemscope itemtype="https://schema.org/WebPage"><h1 itemprop="headline">Dam opens</h1>'
+        '<div itemscope itemtype="https://schema.org/WebPage">'
+        '<h1 itemprop="headline">Dam opens</h1>'
         '<span itemprop="author">Ann Lee</span>'
         '<time itemprop="datePublished" datetime="2024-03-05T10:00:00+01:00">5 March</time></div>'
     )
