@@ -15,6 +15,8 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from newscrawl.runs import summary
+
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     """newscrawl's settings, wherever the command is run from."""
@@ -22,23 +24,6 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     settings.setmodule("newscrawl.settings", priority="project")
     settings.update(overrides or {}, priority="cmdline")
     return settings
-
-
-def summary(stats: dict[str, Any]) -> dict[str, int]:
-    """The figures an operator asks about first, from a crawl's stats."""
-    store = [stats.get(f"newscrawl/store/{kind}", 0) for kind in ("inserted", "updated")]
-    return {
-        "pages fetched": stats.get("response_received_count", 0),
-        "articles stored": sum(store),
-        "articles unchanged": stats.get("newscrawl/store/unchanged", 0),
-        "new URLs of stored stories": stats.get("newscrawl/store/merged", 0),
-        "duplicates dropped": stats.get("newscrawl/duplicates/url", 0)
-        + stats.get("newscrawl/duplicates/content", 0),
-        "items dropped as invalid": sum(
-            value for key, value in stats.items() if key.startswith("newscrawl/dropped/")
-        ),
-        "errors": stats.get("log_count/ERROR", 0),
-    }
 
 
 def demo(args: argparse.Namespace) -> int:

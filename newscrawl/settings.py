@@ -39,7 +39,8 @@ ITEM_PIPELINES = {
 
 FEED_EXPORT_ENCODING = "utf-8"
 
-EXTENSIONS = {"newscrawl.extensions.StatsFile": 500}
+# RunRecorder: one crawl_runs row per run (newscrawl.runs), whenever the store is on.
+EXTENSIONS = {"newscrawl.extensions.StatsFile": 500, "newscrawl.runs.RunRecorder": 510}
 # Write the final stats as JSON here (unset: don't).
 NEWSCRAWL_STATS_FILE = None
 

@@ -1,0 +1,129 @@
+"""Run records: one ``crawl_runs`` row per crawl (migration 0003).
+
+scrapyd keeps a handful of logs per spider and forgets finished jobs when it
+restarts; an operator of scheduled crawls needs to know, for every run, when it
+ran, why it stopped and what it did. The row is written when the spider opens
+and completed when it closes, so a row left without ``finished_at`` is a run
+still going, or one whose process died.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from newscrawl.db.shared import CrawlerDatabase
+
+logger = logging.getLogger(__name__)
+
+# crawl_runs column -> summary() figure
+COLUMNS = {
+    "pages": "pages fetched",
+    "items_stored": "articles stored",
+    "duplicates": "duplicates dropped",
+    "errors": "errors",
+}
+
+_UPSERT = """
+INSERT INTO crawl_runs (id, spider, job_id, started_at, finished_at, finish_reason,
+                        pages, items_stored, duplicates, errors, stats)
+VALUES (%(id)s, %(spider)s, %(job_id)s, %(started_at)s, %(finished_at)s, %(finish_reason)s,
+        %(pages)s, %(items_stored)s, %(duplicates)s, %(errors)s, %(stats)s)
+ON CONFLICT (id) DO UPDATE SET
+    finished_at = excluded.finished_at, finish_reason = excluded.finish_reason,
+    pages = excluded.pages, items_stored = excluded.items_stored,
+    duplicates = excluded.duplicates, errors = excluded.errors, stats = excluded.stats
+"""
+
+
+def summary(stats: dict[str, Any]) -> dict[str, int]:
+    """The figures an operator asks about first, from a crawl's stats."""
+    store = [stats.get(f"newscrawl/store/{kind}", 0) for kind in ("inserted", "updated")]
+    return {
+        "pages fetched": stats.get("response_received_count", 0),
+        "articles stored": sum(store),
+        "articles unchanged": stats.get("newscrawl/store/unchanged", 0),
+        "new URLs of stored stories": stats.get("newscrawl/store/merged", 0),
+        "duplicates dropped": stats.get("newscrawl/duplicates/url", 0)
+        + stats.get("newscrawl/duplicates/content", 0),
+        "items dropped as invalid": sum(
+            value for key, value in stats.items() if key.startswith("newscrawl/dropped/")
+        ),
+        "errors": stats.get("log_count/ERROR", 0),
+    }
+
+
+class RunRecorder:
+    """Extension writing the crawl's ``crawl_runs`` row; on whenever the store is.
+
+    A failed write is logged and counted (``newscrawl/runs/errors``), never raised:
+    the record must not cost the crawl.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.database = CrawlerDatabase.of(crawler)
+        self.pool: AsyncConnectionPool | None = None
+        self.row: dict[str, Any] = {"id": uuid.uuid4()}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        if not crawler.settings.getbool("NEWSCRAWL_STORE_ENABLED", True):
+            raise NotConfigured("the store is disabled: no database to record runs in")
+        recorder = cls(crawler)
+        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        return recorder
+
+    async def spider_opened(self, spider: Spider) -> None:
+        self.row.update(
+            spider=spider.name,
+            job_id=getattr(spider, "_job", None),  # scrapyd passes -a _job=<id>
+            started_at=datetime.now(UTC),
+            finished_at=None,
+            finish_reason=None,
+            stats=None,
+            **dict.fromkeys(COLUMNS),
+        )
+        await self._write()
+
+    async def spider_closed(self, reason: str) -> None:
+        stats = dict(self.crawler.stats.get_stats()) if self.crawler.stats else {}
+        figures = summary(stats)
+        self.row.update(
+            finished_at=datetime.now(UTC),
+            finish_reason=reason,
+            stats=Jsonb(stats, dumps=lambda value: json.dumps(value, default=str)),
+            **{column: figures[figure] for column, figure in COLUMNS.items()},
+        )
+        if await self._write():
+            logger.info(
+                "Run recorded in crawl_runs (%s): %s",
+                reason,
+                ", ".join(f"{figures[figure]} {column}" for column, figure in COLUMNS.items()),
+            )
+        if self.pool is not None:
+            self.pool = None
+            await self.database.release()
+
+    async def _write(self) -> bool:
+        """Upsert the row; False (logged and counted) when the database refused."""
+        try:
+            if self.pool is None:
+                self.pool = await self.database.acquire()
+            async with self.pool.connection() as conn:
+                await conn.execute(_UPSERT, self.row)
+        except Exception as exc:
+            logger.error("Could not record the run in crawl_runs: %s: %s", type(exc).__name__, exc)
+            self.crawler.stats.inc_value("newscrawl/runs/errors")
+            return False
+        return True
