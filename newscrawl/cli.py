@@ -15,6 +15,7 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from newscrawl import schedule
 from newscrawl.runs import summary
 
 
@@ -102,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         help='read {"url", "html"} JSON lines on stdin, write one record per line',
     )
     run_extract.set_defaults(func=extract)
+    schedule.add_arguments(
+        commands.add_parser("schedule", help="start scrapyd jobs on their cron schedules")
+    )
     return parser
 
 
