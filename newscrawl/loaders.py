@@ -151,7 +151,8 @@ class ArticleLoader(ItemLoader):
         ``reference`` (default: the fetch time) anchors relative dates.
         """
         reference = reference or fetch_time(response)
-        loader = cls(response=response, base_url=response.url, reference=reference)
+        # No response= here: the loader would parse the page again, and only add_value is used.
+        loader = cls(base_url=response.url, reference=reference)
         loader.context["day_first"] = day_first
         values = dict(extraction.values)
         methods = dict(extraction.methods)

@@ -48,6 +48,8 @@ from newscrawl.processors import (
 )
 
 logger = logging.getLogger(__name__)
+# trafilatura warns ("discarding data") on every short page; that is not news to a crawl log.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 SITE_TYPES = ORGANISATION_TYPES | {"WebSite"}
 
