@@ -53,7 +53,10 @@ NEWSCRAWL_STORE_FLUSH_INTERVAL = 2.0
 
 # Incremental crawling: article URLs already stored are not fetched again (listings,
 # feeds and sitemaps always are). Off for one run with ``-a incremental=0``.
-SPIDER_MIDDLEWARES = {"newscrawl.middlewares.incremental.IncrementalMiddleware": 600}
+SPIDER_MIDDLEWARES = {
+    "newscrawl.middlewares.browser.RenderMiddleware": 550,
+    "newscrawl.middlewares.incremental.IncrementalMiddleware": 600,
+}
 NEWSCRAWL_INCREMENTAL_ENABLED = True
 NEWSCRAWL_INCREMENTAL_BATCH_SIZE = 200  # article URLs per lookup
 
@@ -61,3 +64,50 @@ NEWSCRAWL_INCREMENTAL_BATCH_SIZE = 200  # article URLs per lookup
 NEWSCRAWL_REQUIRED_FIELDS = ["url", "headline", "articleBody"]
 
 LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"
+
+# JavaScript-rendered pages (newscrawl.browser; README "JavaScript-rendered pages").
+# Spiders render as ``-a render=auto|always|never`` says; a crawl that may render and
+# finds a browser gets scrapy-playwright's download handlers (the others never start
+# Playwright). The browser: NEWSCRAWL_BROWSER, else /usr/bin/chromium, chromium-browser
+# or google-chrome, whichever exists first.
+NEWSCRAWL_BROWSER = os.environ.get("NEWSCRAWL_BROWSER") or None
+NEWSCRAWL_BROWSER_CONTEXT_PAGES = 100  # pages a browser context serves before it is replaced
+NEWSCRAWL_BROWSER_WAIT_TIMEOUT = 5.0  # seconds a rendered page may take to build its content
+DOWNLOADER_MIDDLEWARES = {"newscrawl.middlewares.browser.BrowserMiddleware": 950}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_BROWSER_PROVIDER = "newscrawl.browser.ChromiumProvider"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "headless": True,
+    "timeout": 20_000,  # ms to start; a broken browser fails the crawl's renders, not hangs
+    # Runs as root in containers (no sandbox there); no GPU, small /dev/shm, and no
+    # traffic of its own (updates, sync, sign-in, field trials): only the pages we ask for.
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        # Chromium still calls these Google services despite the flags; no page needs them.
+        "--host-resolver-rules="
+        + ", ".join(
+            f"MAP {host} ~NOTFOUND"
+            for host in (
+                "accounts.google.com",
+                "clients2.google.com",
+                "clients2.googleusercontent.com",
+                "update.googleapis.com",
+                "safebrowsing.googleapis.com",
+                "optimizationguide-pa.googleapis.com",
+                "content-autofill.googleapis.com",
+                "redirector.gvt1.com",
+            )
+        ),
+    ],
+}
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+PLAYWRIGHT_MAX_CONTEXTS = 3  # the current context, and retired ones finishing their pages
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 15_000  # ms
+PLAYWRIGHT_ABORT_REQUEST = "newscrawl.browser.abort_request"  # no images, media or fonts

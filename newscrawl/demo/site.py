@@ -6,6 +6,11 @@ carries every awkward case the crawler must survive, without shipping data
 files or touching the internet. Everything derives from ``(seed, index)``, so
 a site of 100,000 stories costs one id per story up front and each page is
 built only when it is requested.
+
+Under ``/app`` the same stories come as a client-rendered app, for the browser
+path: ``/app/en/article/<id>`` and the ``/app/en`` listing are one empty shell
+whose script fetches ``/api/article/<id>.json`` or ``/api/latest.json`` and
+builds the page (the article markup matches the server-rendered one).
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ LATEST = date(2025, 4, 20)
 
 MIN_ARTICLES = 12  # enough room for every special case below
 ARTICLE_RE = re.compile(r"/en/article/([0-9a-f]{32})")
+APP_PATH = "/app/en"
+APP_ARTICLE_RE = re.compile(r"/app/en/article/([0-9a-f]{32})")
+API_ARTICLE_RE = re.compile(r"/api/article/([0-9a-f]{32})\.json")
 PRIVATE_PATH = "/en/private/drafts"
 
 SOURCES = (
@@ -468,6 +476,18 @@ class SampleSite:
             return self._html(200, "Drafts", "<main><p>Unpublished drafts.</p></main>")
         if (match := ARTICLE_RE.fullmatch(path)) and match[1] in self._index:
             return self._article(self.spec(match[1]), base)
+        if path == APP_PATH or (
+            (match := APP_ARTICLE_RE.fullmatch(path)) and match[1] in self._index
+        ):
+            return _resource(200, "text/html; charset=utf-8", _APP_SHELL.encode())
+        if path == "/api/latest.json":
+            ids = self.listed_ids()[: self.listing_page_size]
+            return _json([{"id": i, "title": self.spec(i).headline} for i in ids])
+        if (match := API_ARTICLE_RE.fullmatch(path)) and match[1] in self._index:
+            spec = self._served(self.spec(match[1]))
+            image = f"{base}{spec.image_url}"
+            related = [self.card_spec(story_id) for story_id in spec.related]
+            return _json(self._app_article(spec, image, related))
         return None
 
     def _html(self, status: int, title: str, body: str, head: str = "") -> Resource:
@@ -544,9 +564,14 @@ class SampleSite:
         body = f'<?xml version="1.0" encoding="UTF-8"?>\n{xml}'.encode()
         return _resource(200, "application/xml; charset=utf-8", body)
 
-    def _article(self, spec: StorySpec, base: str) -> Resource:
+    def _served(self, spec: StorySpec) -> StorySpec:
+        """The story as its page shows it."""
         if spec.id == self.special.bodiless:
-            spec = replace(spec, paragraphs=[])  # a video-only page: nothing to read
+            return replace(spec, paragraphs=[])  # a video-only page: nothing to read
+        return spec
+
+    def _article(self, spec: StorySpec, base: str) -> Resource:
+        spec = self._served(spec)
         url, image = f"{base}{spec.path}", f"{base}{spec.image_url}"
         headline, source = _esc(spec.headline), _esc(spec.source_name)
         related = [self.card_spec(story_id) for story_id in spec.related]
@@ -598,7 +623,12 @@ class SampleSite:
         return _resource(200, f"text/html; charset={spec.charset}", body)
 
     def _next_data(self, spec: StorySpec, image: str, related: list[StorySpec]) -> dict:
-        article = {
+        article = self._app_article(spec, image, related)
+        return {"props": {"pageProps": {"article": article}}, "page": "/en/article/[id]"}
+
+    def _app_article(self, spec: StorySpec, image: str, related: list[StorySpec]) -> dict:
+        """The story as the site's app receives it (Next.js state, the JSON API)."""
+        return {
             "id": spec.id,
             "title": spec.headline,
             "source": {"name": spec.source_name, "url": spec.source_url},
@@ -616,7 +646,10 @@ class SampleSite:
                 for r in related
             ],
         }
-        return {"props": {"pageProps": {"article": article}}, "page": "/en/article/[id]"}
+
+
+def _json(data: object) -> Resource:
+    return _resource(200, "application/json", json.dumps(data, ensure_ascii=False).encode())
 
 
 def _json_ld(spec: StorySpec, url: str, image: str) -> dict:
@@ -654,4 +687,50 @@ _FOOTER = (
     "<p>Ready to dive into a world of global content with local flavor? Download Daily8 app "
     'today from your preferred app store and start exploring.</p><img alt="app-store">'
     '<img alt="play-store"></footer>\n'
+)
+
+# The client-rendered app: one shell for every /app page; its script builds the
+# article markup of the server-rendered page, or a listing of links to app pages.
+_APP_SCRIPT = """
+const h = (tag, attrs, ...children) => {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+};
+const card = (story, href) =>
+  h("div", { class: "related-card" },
+    h("a", { class: "related-link", href }, h("h3", { class: "related-title" }, story.title)),
+    story.source ? h("span", { class: "related-source" }, story.source) : "",
+    story.timeAgo
+      ? h("span", { class: "related-time" }, h("span", { class: "material-icons" }, "time"),
+          story.timeAgo)
+      : "");
+const article = (story) => {
+  document.title = `${story.title} | Daily8`;
+  const byline = h("div", { class: "article-byline" },
+    h("a", { class: "article-source", href: story.source.url, rel: "nofollow" },
+      story.source.name));
+  if (story.publishedAt) byline.append(h("span", { class: "article-date" }, story.publishedAt));
+  return h("main", null,
+    h("article", { class: "article" },
+      h("h1", { class: "article-title" }, story.title),
+      h("figure", { class: "article-image" }, h("img", { src: story.image, alt: story.title })),
+      byline,
+      h("div", { class: "article-content" }, ...story.content.map((text) => h("p", null, text)))),
+    h("section", { class: "related" }, h("h2", null, "Related Articles"),
+      ...story.related.map((r) => card(r, `/en/article/${r.id}`))));
+};
+const latest = (stories) =>
+  h("main", null, h("section", { class: "latest" }, h("h2", null, "Latest"),
+    ...stories.map((story) => card(story, `/app/en/article/${story.id}`))));
+const id = location.pathname.match(/\\/article\\/([0-9a-f]{32})$/);
+fetch(id ? `/api/article/${id[1]}.json` : "/api/latest.json")
+  .then((response) => response.json())
+  .then((data) => document.getElementById("root").append(id ? article(data) : latest(data)));
+"""
+_APP_SHELL = (
+    '<!DOCTYPE html><html lang="en"><head>\n<meta charset="utf-8">\n<title>Daily8</title>\n'
+    '</head><body>\n<div id="root"></div>\n<noscript>Daily8 needs JavaScript.</noscript>\n'
+    f"<script>{_APP_SCRIPT}</script>\n</body></html>\n"
 )

@@ -6,21 +6,24 @@ Seeds come from ``-a start_urls=URL[,URL...]``; offsite links stay offsite
 pages so a crawl yields articles early and a budget is spent on them. Articles already
 stored are not fetched again (``-a incremental=0`` to refetch them; see
 ``newscrawl.middlewares.incremental``). Any other argument, such as scrapyd's ``_job``
-and ``_version``, becomes a spider attribute.
+and ``_version``, becomes a spider attribute. Pages built by scripts go through a
+headless browser as ``-a render=auto|always|never`` says (``newscrawl.browser``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
+from newscrawl import browser
 from newscrawl.processors import url_key
 
 ARTICLE = "article"
@@ -50,6 +53,10 @@ class ArticleSpider(scrapy.Spider):
     default_start_urls: tuple[str, ...] = ()
     article_priority = 10
     listing_priority = 0
+    render = browser.AUTO
+    """This site's render mode; ``-a render=`` overrides it for one run."""
+    render_wait_for: ClassVar[dict[str, str]] = {}
+    """Page kind -> CSS selector a rendered page waits for (default: the network idles)."""
 
     def __init__(
         self,
@@ -57,9 +64,13 @@ class ArticleSpider(scrapy.Spider):
         allowed_domains: str | list[str] | None = None,
         max_pages: str | int | None = None,
         incremental: str | bool = True,
+        render: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.render = render or type(self).render
+        if self.render not in browser.RENDER_MODES:
+            raise ValueError(f"render must be one of {', '.join(browser.RENDER_MODES)}")
         self.start_urls = split_arg(start_urls) or list(self.default_start_urls)
         self.allowed_domains = split_arg(allowed_domains) or sorted(
             {urlsplit(url).hostname or "" for url in self.start_urls} - {""}
@@ -68,6 +79,13 @@ class ArticleSpider(scrapy.Spider):
         self.incremental = flag_arg(incremental)
         self._article_keys: set[str] = set()
         self._budget_spent: Counter[str] = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """Set up the browser while settings can still change (before they freeze)."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.browser_executable = browser.configure(crawler.settings, spider.render)
+        return spider
 
     def article_request(self, url: str, **kwargs: Any) -> Request | None:
         """A request for an article page, or None when seen before or over its site's budget."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from scrapy.http import Request, Response
 
 from newscrawl.loaders import ArticleLoader
 from newscrawl.pages.daily8 import ARTICLE_PATH_RE, Daily8ArticlePage
-from newscrawl.spiders.base import ArticleSpider
+from newscrawl.spiders.base import ARTICLE, LISTING, ArticleSpider
 
 
 class Daily8Spider(ArticleSpider):
@@ -20,6 +20,10 @@ class Daily8Spider(ArticleSpider):
 
     name = "daily8"
     default_start_urls = ("https://www.daily8.com/en",)
+    render_wait_for: ClassVar[dict[str, str]] = {
+        ARTICLE: "article h1",
+        LISTING: "a[href*='/article/']",
+    }
 
     def wants_sitemap_entry(self, entry: dict[str, Any]) -> bool:
         return bool(ARTICLE_PATH_RE.search(entry["loc"].split("?", 1)[0]))
