@@ -1,0 +1,232 @@
+"""Shared benchmark plumbing: measured subprocesses, scratch databases, results and tables.
+
+The machines these run on are shared and noisy, so a benchmark never reports a
+bare figure as its verdict: it runs its baseline in the same command and
+reports the ratio. Every process under test is a child of the benchmark, so its
+CPU time and peak RSS come from the kernel (``os.wait4``), not from sampling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+# The same fast settings for every crawl a benchmark compares: loopback servers need no
+# politeness, and only the spider and its pipelines may differ between runs.
+CRAWL_SETTINGS = {
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_DELAY": "0",
+    "CONCURRENT_REQUESTS": "16",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+    "ROBOTSTXT_OBEY": "True",
+    "REMOTE_CONTROL_ENABLED": "False",
+    "TELNETCONSOLE_ENABLED": "False",
+    "LOG_LEVEL": "INFO",
+}
+
+
+@dataclass
+class Measurement:
+    """What the kernel says one child process cost."""
+
+    returncode: int
+    wall_s: float
+    cpu_s: float  # user + system
+    peak_rss_mb: float
+
+
+def run_measured(
+    command: Sequence[str],
+    *,
+    log: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 3600,
+) -> Measurement:
+    """Run ``command`` in the project root, output to ``log``; its wall time, CPU and peak RSS.
+
+    ``os.wait4`` reports the child's own rusage, so the benchmark process and the
+    site server (another child) do not count.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            list(command),
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        watchdog = threading.Timer(timeout, process.kill)
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            watchdog.cancel()
+        wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Measurement(
+        returncode=process.returncode,
+        wall_s=round(wall, 3),
+        cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
+        peak_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
+    )
+
+
+def scrapy_command(target: Sequence[str], settings: dict[str, str]) -> list[str]:
+    """``python -m scrapy <target...>`` with :data:`CRAWL_SETTINGS` and ``settings`` as ``-s``."""
+    command = [sys.executable, "-m", "scrapy", *target]
+    for key, value in {**CRAWL_SETTINGS, **settings}.items():
+        command += ["-s", f"{key}={value}"]
+    return command
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON file a child wrote, or ``{}`` when it wrote none (it crashed: see its log)."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def measure_crawl(
+    name: str,
+    target: Sequence[str],
+    settings: dict[str, str],
+    workdir: Path,
+    finish_reason: str = "finished",
+) -> dict[str, Any]:
+    """Run one crawl (``scrapy <target>``) and return its figures.
+
+    A crawl that fails or closes for any reason but ``finish_reason`` raises.
+
+    Rates use the crawl's own clock (``elapsed_time_seconds``: spider open to close,
+    the final database write included), so interpreter start-up does not dilute them;
+    CPU and peak RSS are the whole process's.
+    """
+    stats_file, log = workdir / f"{name}.stats.json", workdir / f"{name}.log"
+    stats_file.unlink(missing_ok=True)
+    command = scrapy_command(target, {**settings, "NEWSCRAWL_STATS_FILE": str(stats_file)})
+    measured = run_measured(command, log=log)
+    stats = read_json(stats_file)
+    if measured.returncode or stats.get("finish_reason") != finish_reason:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise RuntimeError(f"crawl {name} failed ({measured.returncode}), log {log}:\n{tail}")
+    pages = int(stats.get("response_received_count", 0))
+    items = int(stats.get("item_scraped_count", 0))
+    elapsed = float(stats["elapsed_time_seconds"])
+    return {
+        "pages": pages,
+        "items": items,
+        "errors": int(stats.get("log_count/ERROR", 0)),
+        "elapsed_s": round(elapsed, 3),
+        "pages_per_s": round(pages / elapsed, 1),
+        "items_per_s": round(items / elapsed, 1),
+        "cpu_ms_per_page": round(1000 * measured.cpu_s / max(pages, 1), 2),
+        **asdict(measured),
+    }
+
+
+@contextlib.contextmanager
+def fresh_database(server_dsn: str | None = None) -> Iterator[str]:
+    """DSN of a new, empty database, dropped on exit.
+
+    On ``server_dsn`` (default ``$NEWSCRAWL_TEST_DATABASE_URL``, else the local test
+    server); when that server is unreachable, on an embedded server in a scratch
+    directory, so the benchmarks run from a clean clone with nothing installed.
+    """
+    server_dsn = server_dsn or os.environ.get("NEWSCRAWL_TEST_DATABASE_URL", TEST_DATABASE_URL)
+    with contextlib.ExitStack() as stack:
+        try:
+            psycopg.connect(server_dsn, connect_timeout=5).close()
+        except psycopg.OperationalError:
+            server_dsn = stack.enter_context(_embedded_server())
+        name = f"nc_bench_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield make_conninfo(server_dsn, dbname=name)
+        finally:
+            with psycopg.connect(server_dsn, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def _embedded_server() -> Iterator[str]:
+    from newscrawl.db.connection import Database
+
+    with tempfile.TemporaryDirectory(prefix="newscrawl-bench-pg-") as data_dir:
+        database = asyncio.run(Database.resolve(None, data_dir))
+        try:
+            yield database.dsn
+        finally:
+            asyncio.run(database.close())
+
+
+def machine() -> dict[str, Any]:
+    """Context for a result: the figures are only comparable on the same kind of machine."""
+    import scrapy
+
+    return {
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "scrapy": scrapy.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def write_results(name: str, data: dict[str, Any], results_dir: Path = RESULTS_DIR) -> Path:
+    """Write ``<results_dir>/<name>.json`` with the command line and the time it ran."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{name}.json"
+    document = {
+        "benchmark": name,
+        "command": f"python -m bench.{name} {shlex.join(sys.argv[1:])}".strip(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **data,
+    }
+    path.write_text(json.dumps(document, indent=1) + "\n")
+    return path
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub markdown table; floats get two decimals."""
+
+    def cell(value: Any) -> str:
+        return f"{value:,.2f}" if isinstance(value, float) else str(value)
+
+    lines = [headers, ["---"] * len(headers), *rows]
+    return "\n".join("| " + " | ".join(cell(value) for value in line) + " |" for line in lines)
+
+
+def ratio(value: float, baseline: float) -> float:
+    """``value / baseline``, 0 when the baseline did nothing (a broken run, not a win)."""
+    return round(value / baseline, 3) if baseline else 0.0
+
+
+def verdict(value: float, target: float, *, at_most: bool = False) -> str:
+    """``"pass"``/``"MISS"`` for a ratio or a size against its target."""
+    met = value <= target if at_most else value >= target
+    return "pass" if met else "MISS"

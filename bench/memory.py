@@ -1,0 +1,109 @@
+"""Memory: the crawl's RSS after 10,000 and after 100,000 pages of one long crawl.
+
+    python -m bench.memory [--pages 100000] [--first 10000] [--server auto|nginx|python]
+
+One ``daily8`` crawl with the full pipeline (a fresh PostgreSQL database) of a
+generated site of ``--pages`` stories, stopped after ``--pages`` responses. The
+crawl samples its own RSS every ``--first`` pages (``bench/rss_probe.py``), so
+the growth between the first sample and the last is what a long crawl costs.
+Some growth is by design: the request fingerprints, the spider's seen-article
+keys and the dedupe keys hold a few hundred bytes per URL for the whole run.
+Writes ``bench/results/memory.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    RESULTS_DIR,
+    fresh_database,
+    markdown_table,
+    measure_crawl,
+    read_json,
+    verdict,
+    write_results,
+)
+from bench.gensite import serve
+from newscrawl import settings as project_settings
+
+TARGET_GROWTH_MB = 100.0
+PROBE = "bench.rss_probe.RssProbe"
+
+
+def run(pages: int, first: int, server: str, workdir: Path) -> dict[str, Any]:
+    """Crawl ``pages`` pages, sampling every ``first``; the growth from first to last sample."""
+    rss_file = workdir / "rss.json"
+    extensions = {**project_settings.EXTENSIONS, PROBE: 900}
+    with serve(pages, server=server) as site, fresh_database() as dsn:
+        settings = {
+            "NEWSCRAWL_DATABASE_URL": dsn,
+            "EXTENSIONS": json.dumps(extensions),
+            "BENCH_RSS_FILE": str(rss_file),
+            "BENCH_RSS_EVERY": str(first),
+            "CLOSESPIDER_PAGECOUNT": str(pages),
+        }
+        target = ["crawl", "daily8", "-a", f"start_urls={site.url}/en"]
+        crawl = measure_crawl("memory", target, settings, workdir, "closespider_pagecount")
+    samples = read_json(rss_file).get("samples", [])
+    milestones = [s for s in samples if s["pages"] in (first, pages) and not s.get("at_close")]
+    if len(milestones) != 2:
+        raise RuntimeError(f"crawl did not reach {first} and {pages} pages: {samples}")
+    start, end = milestones
+    growth = round(end["peak_rss_mb"] - start["peak_rss_mb"], 1)
+    return {
+        "site": {"articles": pages, "server": site.server},
+        "pages": pages,
+        "first": first,
+        "crawl": crawl,
+        "samples": samples,
+        "growth_mb": growth,
+        "target_growth_mb": TARGET_GROWTH_MB,
+        "verdict": verdict(growth, TARGET_GROWTH_MB, at_most=True),
+        "bytes_per_page": round(growth * 2**20 / (pages - first)),
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    rows: list[list[Any]] = [
+        [f"{s['pages']:,}", s["rss_mb"], s["peak_rss_mb"], ""]
+        for s in result["samples"]
+        if s["pages"] in (result["first"], result["pages"]) and not s.get("at_close")
+    ]
+    rows.append(
+        [
+            "growth",
+            "",
+            result["growth_mb"],
+            f"≤ {TARGET_GROWTH_MB:g} MB {result['verdict']}",
+        ]
+    )
+    return markdown_table(["pages fetched", "RSS MB", "peak RSS MB", "target"], rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=100_000, help="pages to crawl")
+    parser.add_argument("--first", type=int, default=10_000, help="first milestone")
+    parser.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where memory.json goes")
+    args = parser.parse_args(argv)
+    if not 0 < args.first < args.pages or args.pages % args.first:
+        parser.error("--first must divide --pages and be smaller")
+    with tempfile.TemporaryDirectory(prefix="newscrawl-bench-memory-") as workdir:
+        result = run(args.pages, args.first, args.server, Path(workdir))
+    path = write_results("memory", result, args.results)
+    print(table(result))
+    crawl = result["crawl"]
+    print(
+        f"\n{crawl['pages']:,} pages at {crawl['pages_per_s']} pages/s, "
+        f"{result['bytes_per_page']} bytes of growth per page; results in {path}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Smoke tests: every throughput benchmark runs end to end at a tiny size.
+
+They check that the commands work and that their results keep their shape, not
+the figures (a test machine is no benchmark machine), so the benchmarks cannot
+rot between the runs made by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.gensite import build_site, nginx_binary, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bench(name: str, args: list[str], results: Path, pg_dsn: str) -> tuple[dict, str]:
+    """``python -m bench.<name> <args>`` with results in ``results``; its JSON and stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *args, "--results", str(results)],
+        cwd=ROOT,
+        env={**os.environ, "NEWSCRAWL_TEST_DATABASE_URL": pg_dsn},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((results / f"{name}.json").read_text())
+    assert result["benchmark"] == name
+    assert result["command"].startswith(f"python -m bench.{name} ")
+    assert result["machine"]["cpus"] >= 1
+    assert "| --- |" in done.stdout  # the markdown table
+    return result, done.stdout
+
+
+def positive(run: dict[str, Any], *keys: str) -> None:
+    for key in keys:
+        assert run[key] > 0, (key, run)
+
+
+def test_site_repeats_some_stories() -> None:
+    site = build_site(200)
+    bodies = [site.spec(story_id).body for story_id in site.ids]
+    assert 200 - len(set(bodies)) == 5  # the sample's own pair, and 37, 87, 137, 187
+    assert site.spec(site.ids[87]).body == site.spec(site.ids[86]).body
+
+
+@pytest.mark.parametrize("server", ["nginx", "python"])
+def test_servers_serve_the_site_as_rendered(server: str) -> None:
+    if server == "nginx" and nginx_binary() is None:
+        pytest.skip("nginx is not installed")
+    site = build_site(60)
+    with serve(60, server=server) as running:
+        host = running.url.removeprefix("http://")
+        paths = ["/robots.txt", "/sitemap.xml", "/en", "/en?page=2", *site.article_paths()[:8]]
+        for path in paths:
+            with urllib.request.urlopen(running.url + path) as response:
+                expected = site.render(path, host)
+                assert expected is not None
+                assert response.read() == expected.body, path
+                assert response.headers["Content-Type"] == expected.headers["Content-Type"]
+        for path in ("/en?page=99", "/en/article/" + site.special.missing):
+            with pytest.raises(urllib.error.HTTPError) as error:
+                urllib.request.urlopen(running.url + path)
+            assert error.value.code == 404
+        with urllib.request.urlopen(running.url + "/") as response:  # redirected
+            assert response.url == running.url + "/en"
+
+
+def test_crawl_benchmark(tmp_path: Path, pg_dsn: str) -> None:
+    result, _ = run_bench("crawl", ["--pages", "60"], tmp_path, pg_dsn)
+    runs = result["median"]
+    for kind in ("bare", "full", "feed"):
+        positive(runs[kind], "pages", "pages_per_s", "cpu_s", "peak_rss_mb", "elapsed_s")
+    # The baseline fetches exactly what newscrawl fetches, and extracts nothing.
+    assert runs["bare"]["pages"] == runs["full"]["pages"] == runs["feed"]["pages"] > 60
+    assert runs["bare"]["items"] == 0
+    assert runs["full"]["items"] == runs["feed"]["items"] > 50
+    assert set(result["ratios_to_bare"]) == {"full", "feed"}
+    assert result["verdicts"]["full"] in ("pass", "MISS")
+
+
+def test_store_benchmark(tmp_path: Path, pg_dsn: str) -> None:
+    result, _ = run_bench("store", ["--items", "200", "--repeat", "1"], tmp_path, pg_dsn)
+    assert result["store_actions"] == {"inserted": 200}
+    assert result["rows"] == {"articles": 200, "urls": 200, "related": 600}
+    assert result["body_chars_mean"] >= 3000
+    for writer in ("store", "copy articles", "copy all"):
+        assert result["items_per_s"][writer] > 0
+    assert result["store_vs"]["copy articles"] > 0
+    assert result["verdict"] in ("pass", "MISS")
+
+
+def test_memory_benchmark(tmp_path: Path, pg_dsn: str) -> None:
+    args = ["--pages", "60", "--first", "20"]
+    result, _ = run_bench("memory", args, tmp_path, pg_dsn)
+    milestones = [s["pages"] for s in result["samples"] if not s.get("at_close")]
+    assert milestones == [20, 40, 60]
+    for sample in result["samples"]:
+        assert 0 < sample["rss_mb"] <= sample["peak_rss_mb"]
+    assert isinstance(result["growth_mb"], float)
+    assert result["crawl"]["pages"] >= 60  # closing lets requests in flight finish
+    assert result["verdict"] in ("pass", "MISS")
+
+
+@pytest.mark.parametrize("bad", [["--first", "7"], ["--first", "100"]])
+def test_memory_rejects_milestones_that_do_not_divide(bad: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.memory", "--pages", "60", *bad],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "--first" in done.stderr
