@@ -16,6 +16,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from newscrawl import schedule
+from newscrawl.db import commands as db_commands
 from newscrawl.runs import summary
 
 
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_arguments(
         commands.add_parser("schedule", help="start scrapyd jobs on their cron schedules")
     )
+    db_commands.add_arguments(commands.add_parser("db", help="database chores: migrate, replay"))
     return parser
 
 

@@ -50,6 +50,15 @@ NEWSCRAWL_DATA_DIR = os.environ.get("NEWSCRAWL_DATA_DIR", ".newscrawl")
 NEWSCRAWL_STORE_ENABLED = True
 NEWSCRAWL_STORE_BATCH_SIZE = 200
 NEWSCRAWL_STORE_FLUSH_INTERVAL = 2.0
+# A write that fails for want of the database is retried, waiting from
+# NEWSCRAWL_STORE_RETRY_BACKOFF seconds, doubling, up to ..._BACKOFF_MAX; a batch that
+# still fails is spooled to NEWSCRAWL_SPOOL_DIR (default <NEWSCRAWL_DATA_DIR>/spool) and
+# replayed when the crawl closes, at the next start or by `newscrawl db replay`.
+NEWSCRAWL_STORE_RETRY_TIMES = 5
+NEWSCRAWL_STORE_RETRY_BACKOFF = 1.0
+NEWSCRAWL_STORE_RETRY_BACKOFF_MAX = 30.0
+NEWSCRAWL_STORE_TIMEOUT = 30.0  # seconds for one write attempt, and to connect
+NEWSCRAWL_SPOOL_DIR = None
 
 # Incremental crawling: article URLs already stored are not fetched again (listings,
 # feeds and sitemaps always are). Off for one run with ``-a incremental=0``.

@@ -42,17 +42,40 @@ class CrawlResult:
         return int(self.stats.get(key, 0))
 
 
-def run_crawl(
+@dataclass
+class RunningCrawl:
+    """A ``scrapy crawl`` process started by :func:`start_crawl`; its log goes to a file."""
+
+    process: subprocess.Popen[bytes]
+    feed: Path
+    stats_file: Path
+    log_file: Path
+
+    def wait(self, timeout: float = 180) -> CrawlResult:
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+        feed, stats_file = self.feed, self.stats_file
+        stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+        lines = feed.read_text().splitlines() if feed.exists() else []
+        items = [json.loads(line) for line in lines]
+        log = self.log_file.read_text(errors="replace")
+        return CrawlResult(self.process.returncode, stats, items, log)
+
+
+def start_crawl(
     spider: str,
     workdir: Path,
     *,
     args: dict[str, str] | None = None,
     settings: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
-    timeout: float = 180,
-) -> CrawlResult:
-    """``scrapy crawl <spider>`` with a JSON-lines feed and a stats file in ``workdir``."""
-    feed, stats_file = workdir / "items.jsonl", workdir / "stats.json"
+) -> RunningCrawl:
+    """Start ``scrapy crawl <spider>``; its feed, stats and log are files in ``workdir``."""
+    feed, stats_file, log_file = (workdir / name for name in ("items.jsonl", "stats.json", "log"))
     for path in (feed, stats_file):
         path.unlink(missing_ok=True)
     command = [sys.executable, "-m", "scrapy", "crawl", spider, "-O", f"{feed}:jsonlines"]
@@ -62,12 +85,24 @@ def run_crawl(
     for key, value in merged.items():
         command += ["-s", f"{key}={value}"]
     environment = {**os.environ, **(env or {})}
-    done = subprocess.run(
-        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout
-    )
-    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
-    items = [json.loads(line) for line in feed.read_text().splitlines()] if feed.exists() else []
-    return CrawlResult(done.returncode, stats, items, done.stderr)
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log
+        )
+    return RunningCrawl(process, feed, stats_file, log_file)
+
+
+def run_crawl(
+    spider: str,
+    workdir: Path,
+    *,
+    args: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 180,
+) -> CrawlResult:
+    """``scrapy crawl <spider>`` run to its end (see :func:`start_crawl`)."""
+    return start_crawl(spider, workdir, args=args, settings=settings, env=env).wait(timeout)
 
 
 def query(dsn: str, sql: str, *params: Any) -> list[dict[str, Any]]:

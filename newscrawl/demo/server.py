@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -39,8 +40,12 @@ class _Hits(Counter[str]):
 class SiteServer:
     """A threaded HTTP server for one site; use as a context manager."""
 
-    def __init__(self, site: Site, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, site: Site, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0
+    ) -> None:
+        """``delay``: seconds each response waits, so a test can act while a crawl runs."""
         self.site = site
+        self.delay = delay
         self.hits = _Hits()
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self._httpd.daemon_threads = True
@@ -91,6 +96,8 @@ class SiteServer:
 
             def _respond(self, send_body: bool) -> None:
                 server.hits.record(self.path)
+                if server.delay:
+                    time.sleep(server.delay)
                 host = self.headers.get("Host") or server.url.removeprefix("http://")
                 resource = server.site.render(self.path, host) or not_found()
                 self.send_response_only(resource.status)

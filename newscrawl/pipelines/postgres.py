@@ -5,6 +5,15 @@ Items are buffered and written ``NEWSCRAWL_STORE_BATCH_SIZE`` at a time by
 ``NEWSCRAWL_STORE_FLUSH_INTERVAL`` seconds so a slow crawl still lands rows.
 A full buffer makes ``process_item`` wait for the write, which slows the crawl
 to what the database can take instead of growing memory.
+
+Delivery is at least once: a write that fails for want of the database is
+retried with backoff, and a batch that still cannot be written goes to the
+spool (:mod:`newscrawl.db.spool`), which is replayed when the crawl closes, at
+the next start, or by ``newscrawl db replay``. Upserts are idempotent, so a
+record written twice is stored once. Once the database is known to be down,
+batches go straight to the spool and one attempt every
+``NEWSCRAWL_STORE_RETRY_BACKOFF_MAX`` seconds probes it, so an outage slows the
+crawl by at most one timeout per probe instead of stalling it.
 """
 
 from __future__ import annotations
@@ -12,17 +21,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from typing import Any
 
-import psycopg
 from itemadapter import ItemAdapter
-from psycopg_pool import AsyncConnectionPool
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from newscrawl.db.connection import DEFAULT_DATA_DIR, Database
-from newscrawl.db.migrate import migrate
-from newscrawl.db.store import ArticleStore
+from newscrawl.db.connection import DATABASE_URL_ENV, DEFAULT_DATA_DIR, Database
+from newscrawl.db.session import RetryPolicy, StoreSession, describe, open_store
+from newscrawl.db.spool import TRANSIENT_ERRORS, Rejected
+from newscrawl.redact import RedactingFilter, secrets_of
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +43,15 @@ class PostgresPipeline:
 
     Settings: ``NEWSCRAWL_DATABASE_URL`` (None: embedded server in
     ``NEWSCRAWL_DATA_DIR``), ``NEWSCRAWL_STORE_ENABLED``, ``NEWSCRAWL_STORE_BATCH_SIZE``,
-    ``NEWSCRAWL_STORE_FLUSH_INTERVAL``. Stats ``newscrawl/store/<action>`` per record
-    action, ``/batches`` written and ``/errors`` (records that could not be written).
+    ``NEWSCRAWL_STORE_FLUSH_INTERVAL``, ``NEWSCRAWL_STORE_RETRY_TIMES``,
+    ``NEWSCRAWL_STORE_RETRY_BACKOFF`` (first delay, doubling up to
+    ``NEWSCRAWL_STORE_RETRY_BACKOFF_MAX``), ``NEWSCRAWL_STORE_TIMEOUT`` (seconds per
+    attempt), ``NEWSCRAWL_SPOOL_DIR`` (default ``<NEWSCRAWL_DATA_DIR>/spool``).
+
+    Stats under ``newscrawl/store/``: one per record action, ``batches`` written,
+    ``retries``, ``errors`` (records a write attempt could not store), ``spooled``,
+    ``replayed`` (and ``replayed/<action>``), ``rejected`` (refused by the database for
+    their content, so kept in the spool) and ``lost`` (could not even be spooled).
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -44,14 +60,31 @@ class PostgresPipeline:
         self.stats = crawler.stats
         self.database_url: str | None = settings.get("NEWSCRAWL_DATABASE_URL") or None
         self.data_dir: str = settings.get("NEWSCRAWL_DATA_DIR") or DEFAULT_DATA_DIR
+        self.spool_dir: str | None = settings.get("NEWSCRAWL_SPOOL_DIR") or None
         self.batch_size = max(1, settings.getint("NEWSCRAWL_STORE_BATCH_SIZE", 200))
         self.flush_interval = settings.getfloat("NEWSCRAWL_STORE_FLUSH_INTERVAL", 2.0)
-        self.database: Database | None = None
-        self.pool: AsyncConnectionPool | None = None
-        self.store: ArticleStore | None = None
+        self.timeout = settings.getfloat("NEWSCRAWL_STORE_TIMEOUT", 30.0)
+        self.retry = RetryPolicy(
+            times=max(0, settings.getint("NEWSCRAWL_STORE_RETRY_TIMES", 5)),
+            backoff=settings.getfloat("NEWSCRAWL_STORE_RETRY_BACKOFF", 1.0),
+            backoff_max=settings.getfloat("NEWSCRAWL_STORE_RETRY_BACKOFF_MAX", 30.0),
+        )
+        self.session: StoreSession | None = None
+        self._redaction = RedactingFilter(
+            secrets_of(self.database_url or os.environ.get(DATABASE_URL_ENV))
+        )
+        self._resources = contextlib.AsyncExitStack()
         self._buffer: list[dict[str, Any]] = []
         self._write_lock = asyncio.Lock()
+        self._closing = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
+        # When the database is found unavailable, batches go straight to the spool until
+        # this (event loop) time; then one attempt, without retries, probes it again.
+        self._outage_until: float | None = None
+
+    @property
+    def database(self) -> Database | None:
+        return self.session.database if self.session is not None else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PostgresPipeline:
@@ -60,17 +93,16 @@ class PostgresPipeline:
         return cls(crawler)
 
     async def open_spider(self) -> None:
-        self.database = await Database.resolve(self.database_url, self.data_dir)
-        try:
-            async with await psycopg.AsyncConnection.connect(
-                self.database.dsn, autocommit=True
-            ) as conn:
-                await migrate(conn)
-            self.pool = await self.database.open_pool()
-        except BaseException:
-            await self.database.close()
-            raise
-        self.store = ArticleStore(self.pool)
+        self._redaction.install()
+        store = open_store(
+            self.database_url,
+            self.data_dir,
+            spool_dir=self.spool_dir,
+            timeout=self.timeout,
+            retry=self.retry,
+        )
+        self.session = await self._resources.enter_async_context(store)
+        await self._replay()
         if self.flush_interval > 0:
             self._timer = asyncio.create_task(self._flush_periodically())
 
@@ -86,19 +118,29 @@ class PostgresPipeline:
         return item
 
     async def close_spider(self) -> None:
+        self._closing.set()
         if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
+            await self._timer  # lets a write in progress finish: its batch is in no buffer
         await self._flush()
-        if self.pool is not None:
-            await self.pool.close()
-        if self.database is not None:
-            await self.database.close()
+        if self.session is not None:
+            spool = self.session.spool
+            spool.close()
+            if spool.pending():
+                await self._replay()
+            if left := spool.count():
+                logger.warning(
+                    "%d items remain spooled in %s: run `newscrawl db replay` once the"
+                    " database is back (or start another crawl)",
+                    left,
+                    spool.directory,
+                )
+        await self._resources.aclose()
+        self._redaction.uninstall()
 
     async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.flush_interval)
             await self._flush()
 
     async def _flush(self) -> None:
@@ -109,23 +151,74 @@ class PostgresPipeline:
                 await self._write(batch)
 
     async def _write(self, batch: list[dict[str, Any]]) -> None:
-        """Write one batch and count the outcome; a failure is logged and counted, never raised."""
-        assert self.store is not None and self.database is not None
+        """Write one batch and count the outcome; what cannot be written is spooled, not raised."""
+        assert self.session is not None
+        session = self.session
+        loop = asyncio.get_running_loop()
+        if self._outage_until is not None and loop.time() < self._outage_until:
+            self._spool(batch)
+            return
+
+        def on_retry(exc: Exception, failures: int, delay: float) -> None:
+            self.stats.inc_value(f"{STATS_PREFIX}/retries")
+
         try:
-            actions = await self.store.upsert_batch(batch)
+            actions, rejected = await session.write(
+                batch, retries=0 if self._outage_until is not None else None, on_retry=on_retry
+            )
         except Exception as exc:  # the crawl goes on whatever the database did
+            if isinstance(exc, TRANSIENT_ERRORS):
+                self._outage_until = loop.time() + self.retry.backoff_max
             logger.error(
-                "Could not store %d items in %s: %s", len(batch), self.database.label, _brief(exc)
+                "Could not store %d items in %s: %s",
+                len(batch),
+                session.database.label,
+                describe(exc, session.database.dsn),
             )
             logger.debug("Store error detail", exc_info=exc)
             self.stats.inc_value(f"{STATS_PREFIX}/errors", len(batch))
+            self._spool(batch)
             return
+        if self._outage_until is not None:
+            logger.info("The database is back: %s", session.database.label)
+            self._outage_until = None
         self.stats.inc_value(f"{STATS_PREFIX}/batches")
         for action in actions:
             self.stats.inc_value(f"{STATS_PREFIX}/{action}")
+        self._reject(rejected)
 
+    def _reject(self, rejected: list[Rejected]) -> None:
+        """Records the database refused for their content: logged by the spool, kept in it."""
+        if rejected:
+            self.stats.inc_value(f"{STATS_PREFIX}/rejected", len(rejected))
+            self._spool([record for record, _ in rejected])
 
-def _brief(exc: Exception) -> str:
-    """One line for the log: PostgreSQL errors carry query and context lines in ``str()``."""
-    message = exc.diag.message_primary if isinstance(exc, psycopg.Error) else None
-    return f"{type(exc).__name__}: {' '.join((message or str(exc)).split())}"
+    def _spool(self, records: list[dict[str, Any]]) -> None:
+        assert self.session is not None
+        try:
+            path = self.session.spool.append(records)
+        except OSError as exc:
+            logger.critical(
+                "Could not spool %d items to %s (%s): they are lost",
+                len(records),
+                self.session.spool.directory,
+                exc,
+            )
+            self.stats.inc_value(f"{STATS_PREFIX}/lost", len(records))
+            return
+        self.stats.inc_value(f"{STATS_PREFIX}/spooled", len(records))
+        logger.warning(
+            "Spooled %d items to %s; they are stored when the crawl closes, at the next"
+            " start or by `newscrawl db replay`",
+            len(records),
+            path,
+        )
+
+    async def _replay(self) -> None:
+        assert self.session is not None
+        async with self._write_lock:
+            done = await self.session.replay(self.batch_size)
+        if done.records:
+            self.stats.inc_value(f"{STATS_PREFIX}/replayed", done.records)
+        for action, count in done.actions.items():
+            self.stats.inc_value(f"{STATS_PREFIX}/replayed/{action}", count)
