@@ -123,7 +123,7 @@ class RunRecorder:
             async with self.pool.connection() as conn:
                 await conn.execute(_UPSERT, self.row)
         except Exception as exc:
-            logger.error("Could not record the run in crawl_runs: %s: %s", type(exc).__name__, exc)
+            logger.error("Could not record the run in crawl_runs: %s", self.database.describe(exc))
             self.crawler.stats.inc_value("newscrawl/runs/errors")
             return False
         return True

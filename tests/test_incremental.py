@@ -149,7 +149,9 @@ def test_off_without_the_store_or_by_setting(settings: dict[str, bool]) -> None:
         IncrementalMiddleware.from_crawler(get_crawler(Daily8Spider, settings))
 
 
-def test_a_failed_lookup_lets_every_request_through(fresh_db: str) -> None:
+def test_a_failed_lookup_lets_every_request_through(
+    fresh_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
     crawler = get_crawler(Daily8Spider, {"NEWSCRAWL_DATABASE_URL": fresh_db})
     middleware = IncrementalMiddleware.from_crawler(crawler)
     requests = [
@@ -165,3 +167,15 @@ def test_a_failed_lookup_lets_every_request_through(fresh_db: str) -> None:
     assert asyncio.run(lookup()) == requests
     assert crawler.stats.get_value("newscrawl/incremental/errors") == 1
     assert crawler.stats.get_value("newscrawl/incremental/skipped") is None
+    assert "Incremental lookup of 3 URLs failed, fetching them: PoolClosed" in caplog.text
+
+
+def test_without_a_database_the_crawl_is_a_full_one(caplog: pytest.LogCaptureFixture) -> None:
+    unreachable = "postgresql://postgres:hunter2@127.0.0.1:9/none?connect_timeout=2"
+    crawler = get_crawler(Daily8Spider, {"NEWSCRAWL_DATABASE_URL": unreachable})
+    middleware = IncrementalMiddleware.from_crawler(crawler)
+    asyncio.run(middleware.spider_opened(Daily8Spider()))
+    assert middleware.store is None  # process_spider_output passes everything through
+    assert crawler.stats.get_value("newscrawl/incremental/errors") == 1
+    assert "Incremental crawl off, no database: OperationalError" in caplog.text
+    assert "hunter2" not in caplog.text

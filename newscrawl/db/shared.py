@@ -11,13 +11,15 @@ pipelines have closed.
 from __future__ import annotations
 
 import asyncio
+import os
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 from scrapy.crawler import Crawler
 
-from newscrawl.db.connection import DEFAULT_DATA_DIR, Database
+from newscrawl.db.connection import DATABASE_URL_ENV, DEFAULT_DATA_DIR, Database
 from newscrawl.db.migrate import migrate
+from newscrawl.db.session import describe
 
 _ATTRIBUTE = "_newscrawl_database"
 
@@ -72,6 +74,11 @@ class CrawlerDatabase:
     def label(self) -> str:
         """The database's name for log lines (password masked)."""
         return self.database.label if self.database else "PostgreSQL (not connected)"
+
+    def describe(self, exc: BaseException) -> str:
+        """One log line for ``exc``, without the database password."""
+        dsn = self.database.dsn if self.database else self.url or os.environ.get(DATABASE_URL_ENV)
+        return describe(exc, dsn)
 
     async def release(self) -> None:
         """Leave; the last user closes the pool and releases the embedded server."""

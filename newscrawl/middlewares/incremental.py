@@ -14,7 +14,7 @@ so the refund arrives in time.
 Off with ``-a incremental=0`` (one run) or ``NEWSCRAWL_INCREMENTAL_ENABLED=False``,
 and whenever the store is disabled. Stats: ``newscrawl/incremental/checked``
 (article requests looked up), ``/skipped`` (dropped as stored), ``/queries``
-and ``/errors`` (failed lookups: their requests are fetched, never lost).
+and ``/errors`` (no database, or a failed lookup: requests are then fetched, never lost).
 """
 
 from __future__ import annotations
@@ -70,7 +70,12 @@ class IncrementalMiddleware:
             )
             return
         database = CrawlerDatabase.of(self.crawler)
-        self.store = ArticleStore(await database.acquire())
+        try:
+            self.store = ArticleStore(await database.acquire())
+        except Exception as exc:  # crawl everything rather than nothing
+            logger.error("Incremental crawl off, no database: %s", database.describe(exc))
+            self.stats.inc_value(f"{STATS_PREFIX}/errors")
+            return
         self.database = database
         logger.info(
             "Incremental crawl: articles already stored in %s are not fetched", database.label
@@ -115,7 +120,11 @@ class IncrementalMiddleware:
         try:
             known = await self.store.known_url_keys(sorted({key for _, key in keyed}))
         except Exception as exc:  # fetching again is better than losing new articles
-            logger.error("Incremental lookup of %d URLs failed, fetching them: %s", len(keyed), exc)
+            logger.error(
+                "Incremental lookup of %d URLs failed, fetching them: %s",
+                len(keyed),
+                CrawlerDatabase.of(self.crawler).describe(exc),
+            )
             self.stats.inc_value(f"{STATS_PREFIX}/errors")
             return requests
         spider = self.crawler.spider
