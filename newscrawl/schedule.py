@@ -353,9 +353,7 @@ class Scheduler:
         except ScrapydError as exc:
             detail = f"due {at.isoformat()}, could not start: {exc}; will retry on the next tick"
             return Decision(entry.name, "failed", detail, at, job_id)
-        detail = (
-            f"due {at.isoformat()}: started {entry.spider} as job {started} on {self.scrapyd.label}"
-        )
+        detail = f"due {at.isoformat()}: job {started} ({entry.spider}) on {self.scrapyd.label}"
         return Decision(entry.name, "started", detail, at, started)
 
     def next_tick(self, now: datetime, decisions: list[Decision]) -> datetime:
