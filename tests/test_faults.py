@@ -1,4 +1,4 @@
-"""Faults injected into real crawls: the database lost mid-crawl, the spool replayed.
+"""Faults injected into real crawls: the database lost mid-crawl, a crawl killed.
 
 Each crawl is a real ``scrapy crawl daily8`` over the sample site (served slowly
 so that the fault lands mid-crawl) into a real PostgreSQL; each test ends the
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +31,7 @@ from scrapy.utils.test import get_crawler
 from newscrawl.db.spool import Spool, database_folder
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
+from newscrawl.jobdir import MARKER, JobdirGuard, JobdirInUse
 from newscrawl.pipelines.postgres import PostgresPipeline
 from newscrawl.processors import url_key
 
@@ -103,6 +106,7 @@ def assert_every_story_stored_once(dsn: str, site: SampleSite, server: SiteServe
 
 def start(server: SiteServer, dsn: str, workdir: Path, **settings: str) -> RunningCrawl:
     """A daily8 crawl of ``server`` into ``dsn``, spooling to ``workdir / "spool"``."""
+    workdir.mkdir(exist_ok=True)
     return start_crawl(
         "daily8",
         workdir,
@@ -260,3 +264,76 @@ def test_a_file_still_being_written_is_not_replayed(fresh_db: str, tmp_path: Pat
         writer.close()
     assert open_and_close_pipeline(fresh_db, tmp_path)["newscrawl/store/replayed"] == 1
     assert not path.exists()
+
+
+# --------------------------------------------------------------------------- crash and resume
+
+
+def test_a_killed_crawl_resumes_from_its_jobdir(fresh_db: str, tmp_path: Path) -> None:
+    # Big enough that Scrapy has written request fingerprints to the JOBDIR when it is
+    # killed: a plain resume then finds its seeds "already seen" and its queue lost.
+    site = SampleSite(n_articles=400)
+    jobdir = tmp_path / "job"
+    with SiteServer(site) as server:
+        crawl = start(server, fresh_db, tmp_path / "killed", JOBDIR=str(jobdir))
+        wait_until(
+            lambda: stored_count(fresh_db) >= 20 and (jobdir / "requests.seen").stat().st_size > 0,
+            what="stored rows and saved fingerprints",
+        )
+        crawl.process.kill()
+        assert crawl.wait().returncode == -signal.SIGKILL
+        killed_at = stored_count(fresh_db)
+        assert killed_at < len(site.expected_unique_stories())
+        resumed = finished(start(server, fresh_db, tmp_path / "resumed", JOBDIR=str(jobdir)))
+    assert "did not shut down cleanly" in resumed.log
+    assert resumed.stat("newscrawl/jobdir/unclean") == 1
+    # As an uninterrupted crawl stores (test_crawl_daily8): each story once, none missing.
+    assert_every_story_stored_once(fresh_db, site, server)
+    expected = len(site.expected_unique_stories())
+    assert resumed.stat("newscrawl/store/inserted") == expected - killed_at
+    assert not (jobdir / MARKER).exists()
+
+
+def test_a_crawl_stopped_cleanly_resumes_where_it_stopped(fresh_db: str, tmp_path: Path) -> None:
+    site = SampleSite(n_articles=SITE_SIZE)
+    jobdir = tmp_path / "job"
+    with SiteServer(site, delay=DELAY) as server:
+        crawl = start(server, fresh_db, tmp_path / "first", JOBDIR=str(jobdir))
+        wait_until(lambda: stored_count(fresh_db) >= 6, what="stored rows")
+        crawl.process.send_signal(signal.SIGTERM)  # as a scheduler or Ctrl-C does
+        first = crawl.wait(timeout=60)
+        assert first.returncode == 0 and first.stats["finish_reason"] == "shutdown"
+        assert not (jobdir / MARKER).exists()
+        resumed = finished(start(server, fresh_db, tmp_path / "second", JOBDIR=str(jobdir)))
+    assert "Resuming crawl (" in resumed.log and "did not shut down cleanly" not in resumed.log
+    assert_every_story_stored_once(fresh_db, site, server)
+    stored_first = first.stat("newscrawl/store/inserted") + first.stat("newscrawl/store/merged")
+    assert stored_first + resumed.stat("newscrawl/store/inserted") == len(
+        site.expected_unique_stories()
+    )
+
+
+def test_a_resumed_crawl_keeps_its_page_budget(fresh_db: str, tmp_path: Path) -> None:
+    site = SampleSite(n_articles=SITE_SIZE)
+    jobdir, budget = tmp_path / "job", 20
+    with SiteServer(site, delay=DELAY) as server:
+        args = {"start_urls": f"{server.url}/en", "max_pages": str(budget)}
+        settings = {**FAULT_SETTINGS, "NEWSCRAWL_DATABASE_URL": fresh_db, "JOBDIR": str(jobdir)}
+        (tmp_path / "first").mkdir()
+        crawl = start_crawl("daily8", tmp_path / "first", args=args, settings=settings)
+        wait_until(lambda: stored_count(fresh_db) >= 6, what="stored rows")
+        crawl.process.send_signal(signal.SIGTERM)
+        assert crawl.wait(timeout=60).stats["finish_reason"] == "shutdown"
+        (tmp_path / "second").mkdir()
+        finished(start_crawl("daily8", tmp_path / "second", args=args, settings=settings))
+    fetched = sum(n for path, n in server.hits.items() if "/article/" in path)
+    assert fetched == budget
+
+
+def test_two_crawls_cannot_share_a_jobdir(tmp_path: Path) -> None:
+    first = JobdirGuard(get_crawler(Spider), str(tmp_path))
+    first.claim()
+    with pytest.raises(JobdirInUse, match=f"in use by another crawl \\(pid {os.getpid()}\\)"):
+        JobdirGuard(get_crawler(Spider), str(tmp_path)).claim()
+    first.release()
+    JobdirGuard(get_crawler(Spider), str(tmp_path)).claim()  # free again

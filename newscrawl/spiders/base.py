@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 from scrapy.utils.gz import gunzip
@@ -78,14 +79,28 @@ class ArticleSpider(scrapy.Spider):
         self.max_pages = int(max_pages) if max_pages else None
         self.incremental = flag_arg(incremental)
         self._article_keys: set[str] = set()
-        self._budget_spent: Counter[str] = Counter()
+        # Scrapy's SpiderState replaces this at open with what a JOBDIR saved at a clean
+        # stop, so a resumed crawl keeps the budget it had spent.
+        self.state: dict[str, Any] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         """Set up the browser while settings can still change (before they freeze)."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.browser_executable = browser.configure(crawler.settings, spider.render)
+        crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
+
+    @property
+    def _budget_spent(self) -> Counter[str]:
+        """Article requests made per site (see :attr:`state`)."""
+        return self.state.setdefault("budget_spent", Counter())
+
+    def _request_dropped(self, request: Request) -> None:
+        """The scheduler dropped an article request as already seen (a resumed crawl's
+        earlier run made it): it costs no page."""
+        if request.meta.get("page_kind") == ARTICLE and "redirect_urls" not in request.meta:
+            self.refund_budget(request.url)
 
     def article_request(self, url: str, **kwargs: Any) -> Request | None:
         """A request for an article page, or None when seen before or over its site's budget."""
