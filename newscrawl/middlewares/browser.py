@@ -7,9 +7,10 @@ a listing no article link) and looks like an app shell is requested once more
 through the browser. Pages whose static HTML is enough never touch a browser.
 
 ``BrowserMiddleware`` (downloader middleware) sits next to the download
-handler: it counts rendered pages, recycles browser contexts every
-``NEWSCRAWL_BROWSER_CONTEXT_PAGES`` pages so memory stays flat over long
-crawls, and turns a missing or broken browser into one error line: later
+handler: it counts rendered pages, replaces the browser context every
+``NEWSCRAWL_BROWSER_CONTEXT_PAGES`` pages so what a context keeps (cache,
+cookies, storage) cannot pile up over a long crawl, and turns a missing or
+broken browser into one error line: later
 browser requests are skipped (or, in ``always`` mode, fetched over plain HTTP)
 instead of failing one by one.
 
