@@ -270,14 +270,15 @@ class StateFile:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def load(self) -> dict[str, datetime]:
+        """The saved due times; none (every entry waits for its next) when unreadable."""
         try:
             data = json.loads(self.path.read_text())
+            return {name: datetime.fromisoformat(value) for name, value in data.items()}
         except FileNotFoundError:
             return {}
-        except ValueError:
-            logger.warning("Ignoring unreadable schedule state %s", self.path)
+        except (ValueError, TypeError, AttributeError) as exc:
+            logger.warning("Ignoring unreadable schedule state %s: %s", self.path, exc)
             return {}
-        return {name: datetime.fromisoformat(value) for name, value in data.items()}
 
     def save(self, handled: dict[str, datetime]) -> None:
         temporary = self.path.with_name(self.path.name + ".tmp")

@@ -304,6 +304,17 @@ def test_one_tick_at_a_time(scrapyd: FakeScrapyd, tmp_path: Path) -> None:
     assert scrapyd.scheduled == []
 
 
+@pytest.mark.parametrize("saved", ["not json", '["a list"]', '{"daily8-hourly": "noon"}'])
+def test_an_unreadable_state_starts_nothing_early(
+    saved: str, scrapyd: FakeScrapyd, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "state.json").write_text(saved)
+    ticks = scheduler(scrapyd.url, tmp_path)
+    assert actions(ticks.tick(at("2025-05-17T13:00:05"))) == {"daily8-hourly": "not due"}
+    assert "Ignoring unreadable schedule state" in caplog.text
+    assert actions(ticks.tick(at("2025-05-17T14:00:00"))) == {"daily8-hourly": "started"}
+
+
 def test_next_tick_is_the_earliest_due_time(tmp_path: Path) -> None:
     ticks = scheduler("http://127.0.0.1:9", tmp_path, HOURLY, FAST)
     assert ticks.next_tick(at("2025-05-17T12:31:00"), []) == at("2025-05-17T12:35:00")
