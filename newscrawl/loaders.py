@@ -7,10 +7,12 @@ every extractor gets the same normalisation.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import html_text
 from itemloaders.processors import Compose, Identity, MapCompose, TakeFirst
 from scrapy.http import Response
 from scrapy.loader import ItemLoader
@@ -58,6 +60,31 @@ def _date(value: str, loader_context: dict[str, Any]) -> str | None:
 
 def _url(value: str, loader_context: dict[str, Any]) -> str | None:
     return canonicalize_url(value, base=loader_context.get("base_url"))
+
+
+_SURROGATES_RE = re.compile("[\ud800-\udfff]")
+_MARKUP_RE = re.compile(r"<(?:/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?|!--.*?--)>", re.S)
+
+
+def as_text(value: Any, method: str | None) -> Any:
+    """A raw value (string, or lists and dicts of them) as text fit to store.
+
+    Values read from structured data (JSON-LD, app state, meta attributes) may hold
+    HTML: it becomes its text, without scripts or styles, paragraphs kept as lines.
+    Text nodes read from the DOM are text already; a ``<b>`` in them is what the page
+    shows, so it stays. Lone surrogates (from JSON ``\\ud800`` escapes) are dropped:
+    they cannot be encoded, so no feed or database could take the record.
+    """
+    if isinstance(value, str):
+        value = _SURROGATES_RE.sub("", value)
+        if (method or "").rsplit("/", 1)[-1] != "dom" and _MARKUP_RE.search(value):
+            value = html_text.extract_text(value, guess_layout=True)
+        return value
+    if isinstance(value, list):
+        return [as_text(item, method) for item in value]
+    if isinstance(value, dict):
+        return {key: as_text(item, method) for key, item in value.items()}
+    return value
 
 
 def _body(values: list[Any]) -> str:
@@ -154,8 +181,8 @@ class ArticleLoader(ItemLoader):
         # No response= here: the loader would parse the page again, and only add_value is used.
         loader = cls(base_url=response.url, reference=reference)
         loader.context["day_first"] = day_first
-        values = dict(extraction.values)
         methods = dict(extraction.methods)
+        values = {name: as_text(raw, methods.get(name)) for name, raw in extraction.values.items()}
         byline = values.pop("byline", None)
         if byline:
             # "Russia Today17-05-2025": publisher glued to the date.

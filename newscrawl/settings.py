@@ -28,6 +28,8 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_TIMES = 2
+# A page that stays unreachable is the web's fault, not the crawler's: a warning.
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
 REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
@@ -90,7 +92,14 @@ LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"
 NEWSCRAWL_BROWSER = os.environ.get("NEWSCRAWL_BROWSER") or None
 NEWSCRAWL_BROWSER_CONTEXT_PAGES = 100  # pages a browser context serves before it is replaced
 NEWSCRAWL_BROWSER_WAIT_TIMEOUT = 5.0  # seconds a rendered page may take to build its content
-DOWNLOADER_MIDDLEWARES = {"newscrawl.middlewares.browser.BrowserMiddleware": 950}
+DOWNLOADER_MIDDLEWARES = {
+    # Bad responses become one log line and a newscrawl/errors/<kind> count (guard.py):
+    # redirect loops are seen before Scrapy's redirects (600), the rest after decompression
+    # (590) and retries (550).
+    "newscrawl.middlewares.guard.RedirectGuard": 650,
+    "newscrawl.middlewares.guard.ResponseGuard": 540,
+    "newscrawl.middlewares.browser.BrowserMiddleware": 950,
+}
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_BROWSER_PROVIDER = "newscrawl.browser.ChromiumProvider"
 PLAYWRIGHT_LAUNCH_OPTIONS = {

@@ -12,6 +12,8 @@ import logging
 import re
 from typing import Any
 
+from parsel import Selector
+
 from newscrawl.pages.base import ArticlePage, Extraction
 from newscrawl.pages.generic import GenericArticlePage
 from newscrawl.pages.structured import is_article_type, loads_lenient, node_types, parse_jsonld
@@ -38,6 +40,17 @@ NEXT_DATA_FIELDS = {
 }
 
 
+# An element's text as a reader sees it: not the code inside scripts and styles.
+_VISIBLE_TEXT = (
+    ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::template)]"
+)
+
+
+def _text(element: Selector) -> str:
+    return "".join(element.xpath(_VISIBLE_TEXT).getall())
+
+
 def _offer_fields(
     extraction: Extraction, data: dict[str, Any], fields: dict[str, str], method: str
 ) -> None:
@@ -49,8 +62,14 @@ class Daily8ArticlePage(ArticlePage):
     """Extracts a Daily8 article page: one story plus its related cards."""
 
     def is_article(self) -> bool:
+        """An article URL with an article on it (a headline, or at least its text block).
+
+        A page without a headline is still an article, so that it is dropped as one
+        (and counted) instead of being read as a listing.
+        """
         path = self.response.url.split("?", 1)[0]
-        return bool(ARTICLE_PATH_RE.search(path)) and bool(self.response.css("h1"))
+        has_article = bool(self.response.css("h1, .article-content"))
+        return bool(ARTICLE_PATH_RE.search(path)) and has_article
 
     def extract(self) -> Extraction:
         extraction = Extraction()
@@ -120,7 +139,7 @@ class Daily8ArticlePage(ArticlePage):
     def _dom(self, extraction: Extraction) -> None:
         response = self.response
         method = "dom"
-        extraction.offer("headline", response.css("h1 ::text").getall(), method)
+        extraction.offer("headline", [_text(h1) for h1 in response.css("h1")], method)
         byline = response.css(".article-byline")
         source = {
             "name": byline.css(".article-source ::text").get(),
@@ -131,16 +150,11 @@ class Daily8ArticlePage(ArticlePage):
         if "datePublishedRaw" not in extraction.values:
             # The byline's text is the publisher glued to the date; the loader splits it.
             extraction.offer("byline", byline.xpath("string()").get(), method)
-        paragraphs = response.css(".article-content p").xpath("string()").getall() or [
-            p
-            for p in response.xpath(
-                "//article//p[not(ancestor::*[contains(@class, 'promo')"
-                " or contains(@class, 'comments') or contains(@class, 'related')])]"
-            )
-            .xpath("string()")
-            .getall()
-        ]
-        extraction.offer("articleBody", paragraphs, method)
+        paragraphs = response.css(".article-content p") or response.xpath(
+            "//article//p[not(ancestor::*[contains(@class, 'promo')"
+            " or contains(@class, 'comments') or contains(@class, 'related')])]"
+        )
+        extraction.offer("articleBody", [_text(p) for p in paragraphs], method)
         extraction.offer("inLanguage", response.xpath("/html/@lang").get(), method)
         extraction.offer("mainImage", response.css("article figure img::attr(src)").get(), method)
         extraction.offer("relatedArticles", self._related_cards(), method)
