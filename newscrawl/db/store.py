@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
+import orjson
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -108,12 +109,20 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _dumps(value: Any) -> str:
+def _encode(value: Any) -> bytes:
+    """UTF-8 JSON. orjson: the standard library took a tenth of a batch's whole write time."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits and the like: slower, still stored
+        return json.dumps(value, ensure_ascii=False, default=str).encode()
+
+
+def _dumps(value: Any) -> bytes:
     """JSON for PostgreSQL, which cannot store NUL characters in text or jsonb."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    if "\\u0000" in text:  # rare: only then pay for a second pass
-        text = json.dumps(_without_nul(value), ensure_ascii=False, default=str)
-    return text
+    data = _encode(value)
+    if b"\\u0000" in data:  # rare: only then pay for a second pass
+        data = _encode(_without_nul(value))
+    return data
 
 
 class ArticleStore:
