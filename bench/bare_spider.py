@@ -22,13 +22,13 @@ from scrapy.spiders import SitemapSpider
 class BareSpider(SitemapSpider):
     name = "bare"
     # Scrapy's own components only: none of newscrawl's pipelines, middlewares or
-    # extensions, except the one that reports the stats.
+    # extensions, except those reporting the stats and the benchmark probe.
     custom_settings: ClassVar[dict[str, Any]] = {
         "ITEM_PIPELINES": {},
         "SPIDER_MIDDLEWARES": {},
         "DOWNLOADER_MIDDLEWARES": {},
         "DOWNLOAD_HANDLERS": {},
-        "EXTENSIONS": {"newscrawl.extensions.StatsFile": 500},
+        "EXTENSIONS": {"newscrawl.extensions.StatsFile": 500, "bench.probe.Probe": 900},
         "NEWSCRAWL_STORE_ENABLED": False,
     }
 

@@ -30,9 +30,14 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from newscrawl import settings as project_settings
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PROBE = "bench.probe.Probe"
+# A daily8 crawl's extensions: the project's, and the probe (bare_spider.py lists its own).
+PROJECT_EXTENSIONS = json.dumps({**project_settings.EXTENSIONS, PROBE: 900})
 
 # The same fast settings for every crawl a benchmark compares: loopback servers need no
 # politeness, and only the spider and its pipelines may differ between runs.
@@ -118,23 +123,26 @@ def measure_crawl(
 ) -> dict[str, Any]:
     """Run one crawl (``scrapy <target>``) and return its figures.
 
-    A crawl that fails or closes for any reason but ``finish_reason`` raises.
-
-    Rates use the crawl's own clock (``elapsed_time_seconds``: spider open to close,
-    the final database write included), so interpreter start-up does not dilute them;
-    CPU and peak RSS are the whole process's.
+    A crawl that fails or closes for any reason but ``finish_reason`` raises. The
+    crawl needs :data:`PROBE` among its extensions (see :data:`PROJECT_EXTENSIONS`).
+    Rates and ``crawl_cpu_s`` cover the crawl itself, spider open to close (the final
+    database write included), not interpreter start-up; ``cpu_s`` and ``peak_rss_mb``
+    are the whole process's. ``samples``: the probe's, every ``BENCH_PROBE_EVERY`` pages.
     """
-    stats_file, log = workdir / f"{name}.stats.json", workdir / f"{name}.log"
-    stats_file.unlink(missing_ok=True)
-    command = scrapy_command(target, {**settings, "NEWSCRAWL_STATS_FILE": str(stats_file)})
-    measured = run_measured(command, log=log)
-    stats = read_json(stats_file)
-    if measured.returncode or stats.get("finish_reason") != finish_reason:
+    stats_file, probe_file = workdir / f"{name}.stats.json", workdir / f"{name}.probe.json"
+    log = workdir / f"{name}.log"
+    for path in (stats_file, probe_file):
+        path.unlink(missing_ok=True)
+    files = {"NEWSCRAWL_STATS_FILE": str(stats_file), "BENCH_PROBE_FILE": str(probe_file)}
+    measured = run_measured(scrapy_command(target, {**settings, **files}), log=log)
+    stats, probe = read_json(stats_file), read_json(probe_file)
+    if measured.returncode or stats.get("finish_reason") != finish_reason or not probe:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
         raise RuntimeError(f"crawl {name} failed ({measured.returncode}), log {log}:\n{tail}")
     pages = int(stats.get("response_received_count", 0))
     items = int(stats.get("item_scraped_count", 0))
     elapsed = float(stats["elapsed_time_seconds"])
+    crawl_cpu = probe["closed"]["cpu_s"] - probe["opened"]["cpu_s"]
     return {
         "pages": pages,
         "items": items,
@@ -142,8 +150,10 @@ def measure_crawl(
         "elapsed_s": round(elapsed, 3),
         "pages_per_s": round(pages / elapsed, 1),
         "items_per_s": round(items / elapsed, 1),
-        "cpu_ms_per_page": round(1000 * measured.cpu_s / max(pages, 1), 2),
+        "crawl_cpu_s": round(crawl_cpu, 3),
+        "cpu_ms_per_page": round(1000 * crawl_cpu / max(pages, 1), 3),
         **asdict(measured),
+        "samples": probe["samples"],
     }
 
 

@@ -4,7 +4,7 @@
 
 One ``daily8`` crawl with the full pipeline (a fresh PostgreSQL database) of a
 generated site of ``--pages`` stories, stopped after ``--pages`` responses. The
-crawl samples its own RSS every ``--first`` pages (``bench/rss_probe.py``), so
+crawl samples its own RSS every ``--first`` pages (``bench/probe.py``), so
 the growth between the first sample and the last is what a long crawl costs.
 Some growth is by design: the request fingerprints, the spider's seen-article
 keys and the dedupe keys hold a few hundred bytes per URL for the whole run.
@@ -14,43 +14,37 @@ Writes ``bench/results/memory.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    PROJECT_EXTENSIONS,
     RESULTS_DIR,
     fresh_database,
     markdown_table,
     measure_crawl,
-    read_json,
     verdict,
     write_results,
 )
 from bench.gensite import serve
-from newscrawl import settings as project_settings
 
 TARGET_GROWTH_MB = 100.0
-PROBE = "bench.rss_probe.RssProbe"
 
 
 def run(pages: int, first: int, server: str, workdir: Path) -> dict[str, Any]:
     """Crawl ``pages`` pages, sampling every ``first``; the growth from first to last sample."""
-    rss_file = workdir / "rss.json"
-    extensions = {**project_settings.EXTENSIONS, PROBE: 900}
     with serve(pages, server=server) as site, fresh_database() as dsn:
         settings = {
             "NEWSCRAWL_DATABASE_URL": dsn,
-            "EXTENSIONS": json.dumps(extensions),
-            "BENCH_RSS_FILE": str(rss_file),
-            "BENCH_RSS_EVERY": str(first),
+            "EXTENSIONS": PROJECT_EXTENSIONS,
+            "BENCH_PROBE_EVERY": str(first),
             "CLOSESPIDER_PAGECOUNT": str(pages),
         }
         target = ["crawl", "daily8", "-a", f"start_urls={site.url}/en"]
         crawl = measure_crawl("memory", target, settings, workdir, "closespider_pagecount")
-    samples = read_json(rss_file).get("samples", [])
-    milestones = [s for s in samples if s["pages"] in (first, pages) and not s.get("at_close")]
+    samples = crawl.pop("samples")
+    milestones = [s for s in samples if s["pages"] in (first, pages)]
     if len(milestones) != 2:
         raise RuntimeError(f"crawl did not reach {first} and {pages} pages: {samples}")
     start, end = milestones
@@ -72,7 +66,7 @@ def table(result: dict[str, Any]) -> str:
     rows: list[list[Any]] = [
         [f"{s['pages']:,}", s["rss_mb"], s["peak_rss_mb"], ""]
         for s in result["samples"]
-        if s["pages"] in (result["first"], result["pages"]) and not s.get("at_close")
+        if s["pages"] in (result["first"], result["pages"])
     ]
     rows.append(
         [
