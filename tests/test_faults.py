@@ -157,7 +157,7 @@ def test_terminated_connections_are_retried(fresh_db: str, tmp_path: Path) -> No
     assert result.stat("newscrawl/store/retries") >= 1
     assert "Database unavailable (" in result.log
     assert result.stat("newscrawl/store/spooled") == 0
-    assert result.stat("log_count/ERROR") == 0
+    assert "Could not store" not in result.log  # every batch made it on a retry
 
 
 def test_database_restart_mid_crawl(throwaway_pg: Throwaway, tmp_path: Path) -> None:
