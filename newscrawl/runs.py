@@ -119,7 +119,7 @@ class RunRecorder:
         """Upsert the row; False (logged and counted) when the database refused."""
         try:
             if self.pool is None:
-                self.pool = await self.database.acquire()
+                self.pool = (await self.database.acquire()).pool
             async with self.pool.connection() as conn:
                 await conn.execute(_UPSERT, self.row)
         except Exception as exc:

@@ -71,7 +71,7 @@ class IncrementalMiddleware:
             return
         database = CrawlerDatabase.of(self.crawler)
         try:
-            self.store = ArticleStore(await database.acquire())
+            self.store = (await database.acquire()).store
         except Exception as exc:  # crawl everything rather than nothing
             logger.error("Incremental crawl off, no database: %s", database.describe(exc))
             self.stats.inc_value(f"{STATS_PREFIX}/errors")

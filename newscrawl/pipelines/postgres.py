@@ -28,8 +28,9 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from newscrawl.db.connection import DATABASE_URL_ENV, DEFAULT_DATA_DIR, Database
-from newscrawl.db.session import RetryPolicy, StoreSession, describe, open_store
+from newscrawl.db.connection import DATABASE_URL_ENV, Database
+from newscrawl.db.session import StoreSession, describe
+from newscrawl.db.shared import CrawlerDatabase
 from newscrawl.db.spool import TRANSIENT_ERRORS, Rejected
 from newscrawl.redact import RedactingFilter, secrets_of
 
@@ -58,22 +59,13 @@ class PostgresPipeline:
         settings = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
-        self.database_url: str | None = settings.get("NEWSCRAWL_DATABASE_URL") or None
-        self.data_dir: str = settings.get("NEWSCRAWL_DATA_DIR") or DEFAULT_DATA_DIR
-        self.spool_dir: str | None = settings.get("NEWSCRAWL_SPOOL_DIR") or None
+        self.shared = CrawlerDatabase.of(crawler)
         self.batch_size = max(1, settings.getint("NEWSCRAWL_STORE_BATCH_SIZE", 200))
         self.flush_interval = settings.getfloat("NEWSCRAWL_STORE_FLUSH_INTERVAL", 2.0)
-        self.timeout = settings.getfloat("NEWSCRAWL_STORE_TIMEOUT", 30.0)
-        self.retry = RetryPolicy(
-            times=max(0, settings.getint("NEWSCRAWL_STORE_RETRY_TIMES", 5)),
-            backoff=settings.getfloat("NEWSCRAWL_STORE_RETRY_BACKOFF", 1.0),
-            backoff_max=settings.getfloat("NEWSCRAWL_STORE_RETRY_BACKOFF_MAX", 30.0),
-        )
         self.session: StoreSession | None = None
         self._redaction = RedactingFilter(
-            secrets_of(self.database_url or os.environ.get(DATABASE_URL_ENV))
+            secrets_of(self.shared.url or os.environ.get(DATABASE_URL_ENV))
         )
-        self._resources = contextlib.AsyncExitStack()
         self._buffer: list[dict[str, Any]] = []
         self._write_lock = asyncio.Lock()
         self._closing = asyncio.Event()
@@ -94,14 +86,7 @@ class PostgresPipeline:
 
     async def open_spider(self) -> None:
         self._redaction.install()
-        store = open_store(
-            self.database_url,
-            self.data_dir,
-            spool_dir=self.spool_dir,
-            timeout=self.timeout,
-            retry=self.retry,
-        )
-        self.session = await self._resources.enter_async_context(store)
+        self.session = await self.shared.acquire()
         await self._replay()
         if self.flush_interval > 0:
             self._timer = asyncio.create_task(self._flush_periodically())
@@ -134,7 +119,7 @@ class PostgresPipeline:
                     left,
                     spool.directory,
                 )
-        await self._resources.aclose()
+            await self.shared.release()
         self._redaction.uninstall()
 
     async def _flush_periodically(self) -> None:
@@ -168,7 +153,7 @@ class PostgresPipeline:
             )
         except Exception as exc:  # the crawl goes on whatever the database did
             if isinstance(exc, TRANSIENT_ERRORS):
-                self._outage_until = loop.time() + self.retry.backoff_max
+                self._outage_until = loop.time() + session.retry.backoff_max
             logger.error(
                 "Could not store %d items in %s: %s",
                 len(batch),
