@@ -387,12 +387,15 @@ def test_pipeline_can_be_disabled() -> None:
         make_pipeline(NEWSCRAWL_STORE_ENABLED=False)
 
 
-def test_pipeline_survives_write_errors(fresh_db: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_pipeline_survives_write_errors(
+    fresh_db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     dsn = make_conninfo(fresh_db, password="hunter2")  # trust auth ignores it
     pipeline = make_pipeline(
         NEWSCRAWL_DATABASE_URL=dsn,
         NEWSCRAWL_STORE_BATCH_SIZE=2,
         NEWSCRAWL_STORE_FLUSH_INTERVAL=0,
+        NEWSCRAWL_SPOOL_DIR=str(tmp_path),
     )
 
     async def crawl() -> None:

@@ -114,7 +114,11 @@ class Database:
         return database
 
     async def open_pool(self, max_size: int = 4, timeout: float = 30.0) -> AsyncConnectionPool:
-        """An open pool of autocommit connections: a batch is one statement, its own transaction."""
+        """An open pool of autocommit connections: a batch is one statement, its own transaction.
+
+        ``timeout`` also bounds every wait for a connection, so a database outage costs
+        each caller (a lookup, a run record) seconds, not the pool's default half minute.
+        """
         pool = AsyncConnectionPool(
             self.dsn,
             min_size=1,
@@ -122,6 +126,7 @@ class Database:
             kwargs={"autocommit": True},
             open=False,
             name="newscrawl",
+            timeout=timeout,
         )
         try:
             await pool.open(wait=True, timeout=timeout)
