@@ -105,6 +105,19 @@ def run_crawl(
     return start_crawl(spider, workdir, args=args, settings=settings, env=env).wait(timeout)
 
 
+def crawl_daily8(server_url: str, dsn: str, workdir: Path, **args: str) -> CrawlResult:
+    """``scrapy crawl daily8`` of a sample site at ``server_url`` into ``dsn``, finished cleanly."""
+    result = run_crawl(
+        "daily8",
+        workdir,
+        args={"start_urls": f"{server_url}/en", **args},
+        settings={"NEWSCRAWL_DATABASE_URL": dsn},
+    )
+    assert result.returncode == 0, result.log[-3000:]
+    assert result.stats.get("finish_reason") == "finished", result.log[-3000:]
+    return result
+
+
 def query(dsn: str, sql: str, *params: Any) -> list[dict[str, Any]]:
     with psycopg.connect(dsn, row_factory=dict_row) as conn:
         return conn.execute(sql, params).fetchall()

@@ -10,7 +10,7 @@ import pgserver
 import psycopg
 import pytest
 from conftest import temporary_database
-from crawl_helpers import CrawlResult, query, run_crawl
+from crawl_helpers import CrawlResult, crawl_daily8, query, run_crawl
 
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
@@ -26,15 +26,7 @@ class Crawled:
 
 
 def crawl(server: SiteServer, dsn: str, workdir: Path, **args: str) -> CrawlResult:
-    result = run_crawl(
-        "daily8",
-        workdir,
-        args={"start_urls": f"{server.url}/en", **args},
-        settings={"NEWSCRAWL_DATABASE_URL": dsn},
-    )
-    assert result.returncode == 0, result.log[-3000:]
-    assert result.stats["finish_reason"] == "finished"
-    return result
+    return crawl_daily8(server.url, dsn, workdir, **args)
 
 
 @pytest.fixture(scope="module")

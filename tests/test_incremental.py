@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import temporary_database
-from crawl_helpers import CrawlResult, query, run_crawl
+from crawl_helpers import CrawlResult, crawl_daily8, query
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
@@ -38,13 +38,7 @@ class Run:
 
 def crawl(server: SiteServer, dsn: str, workdir: Path, **args: str) -> Run:
     before = Counter(server.hits)
-    result = run_crawl(
-        "daily8",
-        workdir,
-        args={"start_urls": f"{server.url}/en", **args},
-        settings={"NEWSCRAWL_DATABASE_URL": dsn},
-    )
-    assert result.returncode == 0, result.log[-3000:]
+    result = crawl_daily8(server.url, dsn, workdir, **args)
     assert result.stat("log_count/ERROR") == 0, result.log[-3000:]
     return Run(result, Counter(server.hits) - before)
 
