@@ -127,7 +127,8 @@ def measure_crawl(
     crawl needs :data:`PROBE` among its extensions (see :data:`PROJECT_EXTENSIONS`).
     Rates and ``crawl_cpu_s`` cover the crawl itself, spider open to close (the final
     database write included), not interpreter start-up; ``cpu_s`` and ``peak_rss_mb``
-    are the whole process's. ``samples``: the probe's, every ``BENCH_PROBE_EVERY`` pages.
+    are the whole process's. ``samples``: the probe's, at spider open (0 pages) and every
+    ``BENCH_PROBE_EVERY`` pages.
     """
     stats_file, probe_file = workdir / f"{name}.stats.json", workdir / f"{name}.probe.json"
     log = workdir / f"{name}.log"
@@ -153,7 +154,7 @@ def measure_crawl(
         "crawl_cpu_s": round(crawl_cpu, 3),
         "cpu_ms_per_page": round(1000 * crawl_cpu / max(pages, 1), 3),
         **asdict(measured),
-        "samples": probe["samples"],
+        "samples": [probe["opened"], *probe["samples"]],
     }
 
 
@@ -206,10 +207,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_results(name: str, data: dict[str, Any], results_dir: Path = RESULTS_DIR) -> Path:
-    """Write ``<results_dir>/<name>.json`` with the command line and the time it ran."""
+def write_results(
+    name: str, data: dict[str, Any], results_dir: Path = RESULTS_DIR, variant: str = ""
+) -> Path:
+    """Write ``<results_dir>/<name><variant>.json`` with the command line and when it ran."""
     results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / f"{name}.json"
+    path = results_dir / f"{name}{variant}.json"
     document = {
         "benchmark": name,
         "command": f"python -m bench.{name} {shlex.join(sys.argv[1:])}".strip(),

@@ -61,7 +61,9 @@ def run(pages: int, repeat: int, server: str, workdir: Path) -> dict[str, Any]:
     with serve(pages, server=server) as site:
         for _ in range(repeat):
             for kind in KINDS:
-                runs[kind].append(crawl(kind, site.url, workdir))
+                figures = crawl(kind, site.url, workdir)
+                del figures["samples"]  # memory over time is bench.memory's subject
+                runs[kind].append(figures)
     median = {kind: _median_run(found) for kind, found in runs.items()}
     bare = median["bare"]["pages_per_s"]
     ratios = {kind: ratio(median[kind]["pages_per_s"], bare) for kind in ("full", "feed")}

@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -215,6 +216,19 @@ def serve(
             process.wait(timeout=30)
 
 
+def _run_until_stopped(message: str) -> None:
+    """Wait for Ctrl-C or SIGTERM; either unwinds the caller's ``with``, stopping the server.
+
+    Both handlers are set: a shell starts background jobs with SIGINT ignored.
+    """
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.default_int_handler)
+    print(message, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, required=True, help="article pages (12..100000+)")
@@ -225,15 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.serve and args.server == "python":
         with SiteServer(build_site(args.pages), HOST, args.port) as running:
-            print(f"Serving {args.pages} pages at {running.url}/en", flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
-                time.sleep(10**9)
+            _run_until_stopped(f"Serving {args.pages} pages at {running.url}/en")
         return
     if args.serve:
         with serve(args.pages, workdir=args.out, server=args.server) as site:
-            print(f"Serving {args.pages} pages with {site.server} at {site.url}/en", flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
-                time.sleep(10**9)
+            _run_until_stopped(f"Serving {args.pages} pages with {site.server} at {site.url}/en")
         return
     if args.out is None:
         parser.error("--out is required unless --serve")

@@ -1,14 +1,16 @@
 """Memory: the crawl's RSS after 10,000 and after 100,000 pages of one long crawl.
 
-    python -m bench.memory [--pages 100000] [--first 10000] [--server auto|nginx|python]
+    python -m bench.memory [--pages 100000] [--first 10000] [--jobdir] [--server ...]
 
 One ``daily8`` crawl with the full pipeline (a fresh PostgreSQL database) of a
 generated site of ``--pages`` stories, stopped after ``--pages`` responses. The
-crawl samples its own RSS every ``--first`` pages (``bench/probe.py``), so
-the growth between the first sample and the last is what a long crawl costs.
-Some growth is by design: the request fingerprints, the spider's seen-article
-keys and the dedupe keys hold a few hundred bytes per URL for the whole run.
-Writes ``bench/results/memory.json``.
+crawl samples its own RSS when the spider opens and every ``--first`` pages
+(``bench/probe.py``); the growth from the first milestone to the last is what a
+long crawl costs. Memory that grows with the URLs a crawl knows (request
+fingerprints, seen-article and dedupe keys, queued requests) arrives early here:
+the sitemaps name every story within the first few thousand pages. With
+``--jobdir`` the crawl keeps its request queue on disk (Scrapy's ``JOBDIR``).
+Writes ``bench/results/memory.json`` (``memory-jobdir.json``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from bench.gensite import serve
 TARGET_GROWTH_MB = 100.0
 
 
-def run(pages: int, first: int, server: str, workdir: Path) -> dict[str, Any]:
+def run(pages: int, first: int, server: str, workdir: Path, jobdir: bool) -> dict[str, Any]:
     """Crawl ``pages`` pages, sampling every ``first``; the growth from first to last sample."""
     with serve(pages, server=server) as site, fresh_database() as dsn:
         settings = {
@@ -41,10 +43,12 @@ def run(pages: int, first: int, server: str, workdir: Path) -> dict[str, Any]:
             "BENCH_PROBE_EVERY": str(first),
             "CLOSESPIDER_PAGECOUNT": str(pages),
         }
+        if jobdir:
+            settings["JOBDIR"] = str(workdir / "jobdir")
         target = ["crawl", "daily8", "-a", f"start_urls={site.url}/en"]
         crawl = measure_crawl("memory", target, settings, workdir, "closespider_pagecount")
     samples = crawl.pop("samples")
-    milestones = [s for s in samples if s["pages"] in (first, pages)]
+    opened, milestones = samples[0], [s for s in samples if s["pages"] in (first, pages)]
     if len(milestones) != 2:
         raise RuntimeError(f"crawl did not reach {first} and {pages} pages: {samples}")
     start, end = milestones
@@ -53,29 +57,26 @@ def run(pages: int, first: int, server: str, workdir: Path) -> dict[str, Any]:
         "site": {"articles": pages, "server": site.server},
         "pages": pages,
         "first": first,
+        "jobdir": jobdir,
         "crawl": crawl,
         "samples": samples,
         "growth_mb": growth,
         "target_growth_mb": TARGET_GROWTH_MB,
         "verdict": verdict(growth, TARGET_GROWTH_MB, at_most=True),
-        "bytes_per_page": round(growth * 2**20 / (pages - first)),
+        # Every story's URL is known (from the sitemaps) long before the first milestone.
+        "bytes_per_url": round((end["peak_rss_mb"] - opened["rss_mb"]) * 2**20 / pages),
     }
 
 
 def table(result: dict[str, Any]) -> str:
     rows: list[list[Any]] = [
-        [f"{s['pages']:,}", s["rss_mb"], s["peak_rss_mb"], ""]
+        [f"{s['pages']:,}" if s["pages"] else "0 (spider open)", s["rss_mb"], s["peak_rss_mb"], ""]
         for s in result["samples"]
-        if s["pages"] in (result["first"], result["pages"])
+        if s["pages"] in (0, result["first"], result["pages"])
     ]
-    rows.append(
-        [
-            "growth",
-            "",
-            result["growth_mb"],
-            f"≤ {TARGET_GROWTH_MB:g} MB {result['verdict']}",
-        ]
-    )
+    growth = f"growth {result['first']:,} → {result['pages']:,}"
+    target = f"≤ {TARGET_GROWTH_MB:g} MB {result['verdict']}"
+    rows.append([growth, "", result["growth_mb"], target])
     return markdown_table(["pages fetched", "RSS MB", "peak RSS MB", "target"], rows)
 
 
@@ -83,19 +84,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=100_000, help="pages to crawl")
     parser.add_argument("--first", type=int, default=10_000, help="first milestone")
+    parser.add_argument("--jobdir", action="store_true", help="keep the request queue on disk")
     parser.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where memory.json goes")
     args = parser.parse_args(argv)
     if not 0 < args.first < args.pages or args.pages % args.first:
         parser.error("--first must divide --pages and be smaller")
     with tempfile.TemporaryDirectory(prefix="newscrawl-bench-memory-") as workdir:
-        result = run(args.pages, args.first, args.server, Path(workdir))
-    path = write_results("memory", result, args.results)
+        result = run(args.pages, args.first, args.server, Path(workdir), args.jobdir)
+    path = write_results("memory", result, args.results, "-jobdir" if args.jobdir else "")
     print(table(result))
     crawl = result["crawl"]
     print(
         f"\n{crawl['pages']:,} pages at {crawl['pages_per_s']} pages/s, "
-        f"{result['bytes_per_page']} bytes of growth per page; results in {path}"
+        f"{result['bytes_per_url']:,} bytes per URL known; results in {path}"
     )
 
 

@@ -23,7 +23,9 @@ from bench.gensite import build_site, nginx_binary, serve
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_bench(name: str, args: list[str], results: Path, pg_dsn: str) -> tuple[dict, str]:
+def run_bench(
+    name: str, args: list[str], results: Path, pg_dsn: str, variant: str = ""
+) -> tuple[dict, str]:
     """``python -m bench.<name> <args>`` with results in ``results``; its JSON and stdout."""
     done = subprocess.run(
         [sys.executable, "-m", f"bench.{name}", *args, "--results", str(results)],
@@ -34,7 +36,7 @@ def run_bench(name: str, args: list[str], results: Path, pg_dsn: str) -> tuple[d
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads((results / f"{name}.json").read_text())
+    result = json.loads((results / f"{name}{variant}.json").read_text())
     assert result["benchmark"] == name
     assert result["command"].startswith(f"python -m bench.{name} ")
     assert result["machine"]["cpus"] >= 1
@@ -101,11 +103,14 @@ def test_store_benchmark(tmp_path: Path, pg_dsn: str) -> None:
     assert result["verdict"] in ("pass", "MISS")
 
 
-def test_memory_benchmark(tmp_path: Path, pg_dsn: str) -> None:
-    args = ["--pages", "60", "--first", "20"]
-    result, _ = run_bench("memory", args, tmp_path, pg_dsn)
+@pytest.mark.parametrize("variant", ["", "-jobdir"])
+def test_memory_benchmark(tmp_path: Path, pg_dsn: str, variant: str) -> None:
+    args = ["--pages", "60", "--first", "20", *(["--jobdir"] if variant else [])]
+    result, table = run_bench("memory", args, tmp_path, pg_dsn, variant)
+    assert result["jobdir"] is bool(variant)
+    assert "| 0 (spider open) |" in table and "| growth 20 → 60 |" in table
     milestones = [s["pages"] for s in result["samples"]]
-    assert milestones == [20, 40, 60]
+    assert milestones == [0, 20, 40, 60]
     for sample in result["samples"]:
         assert 0 < sample["rss_mb"] <= sample["peak_rss_mb"]
     assert isinstance(result["growth_mb"], float)
