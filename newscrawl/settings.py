@@ -44,11 +44,11 @@ ITEM_PIPELINES = {
 
 FEED_EXPORT_ENCODING = "utf-8"
 
-# RunRecorder: one crawl_runs row per run (newscrawl.runs), whenever the store is on.
 EXTENSIONS = {
     # Before Scrapy's own: it must see a killed crawl's JOBDIR before the scheduler reads it.
     "newscrawl.jobdir.JobdirGuard": 0,
     "newscrawl.extensions.StatsFile": 500,
+    # One crawl_runs row per run, whenever the store is on.
     "newscrawl.runs.RunRecorder": 510,
 }
 # Write the final stats as JSON here (unset: don't).
