@@ -200,7 +200,7 @@ def machine() -> dict[str, Any]:
 
     return {
         "cpus": os.cpu_count(),
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "loadavg_at_finish": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "scrapy": scrapy.__version__,
         "platform": platform.platform(),

@@ -16,7 +16,7 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # Items (and links) per response handled in parallel. A page yields one article and a few
-# links; Scrapy's default of 100 starts 100 tasks per response, a fifth of a bare crawl's CPU.
+# links; Scrapy's default of 100 starts 100 tasks per response, a third of a bare crawl's CPU.
 CONCURRENT_ITEMS = 16
 DOWNLOAD_DELAY = 0.25
 AUTOTHROTTLE_ENABLED = True
