@@ -215,11 +215,14 @@ def _fast_date(text: str, day_first: bool) -> date | datetime | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def _relative_offset(text: str, languages: tuple[str, ...] | None) -> relativedelta | None:
     """How far back (or ahead) a relative expression points, or None if it is not one.
 
     Parsing against a fixed anchor lets one cached parser serve every reference
-    time; ``relativedelta`` keeps "1 month ago" a calendar month.
+    time, and makes the result depend on the text alone: cached, since the same
+    few phrases ("3 hours ago") recur on every page and dateparser is slow.
+    ``relativedelta`` keeps "1 month ago" a calendar month.
     """
     if _YEAR_RE.search(text):
         return None  # a relative phrase never names a year: skip a wasted parse
