@@ -172,14 +172,21 @@ def fresh_database(server_dsn: str | None = None) -> Iterator[str]:
             psycopg.connect(server_dsn, connect_timeout=5).close()
         except psycopg.OperationalError:
             server_dsn = stack.enter_context(_embedded_server())
-        name = f"nc_bench_{uuid.uuid4().hex[:12]}"
+        yield stack.enter_context(temporary_database(server_dsn, prefix="nc_bench"))
+
+
+@contextlib.contextmanager
+def temporary_database(server_dsn: str, prefix: str = "nc_test") -> Iterator[str]:
+    """A new, empty database on the server at ``server_dsn`` (tests and benchmarks); dropped
+    on exit."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_conninfo(server_dsn, dbname=name)
+    finally:
         with psycopg.connect(server_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield make_conninfo(server_dsn, dbname=name)
-        finally:
-            with psycopg.connect(server_dsn, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @contextlib.contextmanager

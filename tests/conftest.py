@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+
+from bench.common import TEST_DATABASE_URL, temporary_database
 
 # --------------------------------------------------------------------------- database
-
-TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(scope="session")
@@ -33,19 +29,6 @@ def pg_dsn() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return dsn
-
-
-@contextmanager
-def temporary_database(server_dsn: str) -> Iterator[str]:
-    """A new, empty database on the server at ``server_dsn``; dropped on exit."""
-    name = f"nc_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(server_dsn, dbname=name)
-    finally:
-        with psycopg.connect(server_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
