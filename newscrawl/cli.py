@@ -43,7 +43,13 @@ def demo(args: argparse.Namespace) -> int:
     }
     if args.data_dir:
         overrides["NEWSCRAWL_DATA_DIR"] = args.data_dir
-    with SiteServer(SampleSite(n_articles=args.articles), port=args.port) as server:
+    site = SampleSite(n_articles=args.articles)
+    try:
+        server = SiteServer(site, port=args.port)
+    except OSError as exc:  # the port is taken: any free one will do, at the cost of new URLs
+        print(f"Port {args.port} unavailable ({exc.strerror}); using a free one", flush=True)
+        server = SiteServer(site)
+    with server:
         print(f"Serving the sample Daily8 site at {server.url}/en", flush=True)
         process = CrawlerProcess(project_settings(overrides))
         crawler = process.create_crawler(Daily8Spider)
