@@ -15,7 +15,7 @@ setup(
     version="0.1.0",
     description="A production news crawler built on Scrapy",
     packages=find_packages(include=["newscrawl", "newscrawl.*"]),
-    package_data={"newscrawl": ["db/migrations/*.sql", "sites/*.toml"]},
+    package_data={"newscrawl": ["db/migrations/*.sql"]},
     include_package_data=True,
     python_requires=">=3.11",
     install_requires=requirements(),
