@@ -141,7 +141,7 @@ class PostgresPipeline:
         session = self.session
         loop = asyncio.get_running_loop()
         if self._outage_until is not None and loop.time() < self._outage_until:
-            self._spool(batch)
+            await self._spool(batch)
             return
 
         def on_retry(exc: Exception, failures: int, delay: float) -> None:
@@ -162,7 +162,7 @@ class PostgresPipeline:
             )
             logger.debug("Store error detail", exc_info=exc)
             self.stats.inc_value(f"{STATS_PREFIX}/errors", len(batch))
-            self._spool(batch)
+            await self._spool(batch)
             return
         if self._outage_until is not None:
             logger.info("The database is back: %s", session.database.label)
@@ -170,18 +170,20 @@ class PostgresPipeline:
         self.stats.inc_value(f"{STATS_PREFIX}/batches")
         for action in actions:
             self.stats.inc_value(f"{STATS_PREFIX}/{action}")
-        self._reject(rejected)
+        await self._reject(rejected)
 
-    def _reject(self, rejected: list[Rejected]) -> None:
+    async def _reject(self, rejected: list[Rejected]) -> None:
         """Records the database refused for their content: logged by the spool, kept in it."""
         if rejected:
             self.stats.inc_value(f"{STATS_PREFIX}/rejected", len(rejected))
-            self._spool([record for record, _ in rejected])
+            await self._spool([record for record, _ in rejected])
 
-    def _spool(self, records: list[dict[str, Any]]) -> None:
+    async def _spool(self, records: list[dict[str, Any]]) -> None:
         assert self.session is not None
         try:
-            path = self.session.spool.append(records)
+            # fsync can take long on a busy disk: off the reactor thread (writes are serialised
+            # by the write lock, so the spool file never sees two appends at once).
+            path = await asyncio.to_thread(self.session.spool.append, records)
         except OSError as exc:
             logger.critical(
                 "Could not spool %d items to %s (%s): they are lost",
