@@ -29,6 +29,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.job import job_dir
 
+from newscrawl.vocab import STATS_JOBDIR
+
 logger = logging.getLogger(__name__)
 
 MARKER = "newscrawl.running"
@@ -101,7 +103,7 @@ class JobdirGuard:
             ", ".join(removed) or "nothing",
         )
         assert self.crawler.stats is not None
-        self.crawler.stats.set_value("newscrawl/jobdir/unclean", 1)
+        self.crawler.stats.set_value(f"{STATS_JOBDIR}/unclean", 1)
 
     def release(self) -> None:
         """The crawl closed cleanly (Scrapy has saved its queue): remove the mark."""

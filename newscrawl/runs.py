@@ -22,6 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from newscrawl.db.shared import CrawlerDatabase
+from newscrawl.vocab import STATS_DROPPED, STATS_DUPLICATES, STATS_RUNS, STATS_STORE
 
 logger = logging.getLogger(__name__)
 
@@ -47,16 +48,16 @@ ON CONFLICT (id) DO UPDATE SET
 
 def summary(stats: dict[str, Any]) -> dict[str, int]:
     """The figures an operator asks about first, from a crawl's stats."""
-    store = [stats.get(f"newscrawl/store/{kind}", 0) for kind in ("inserted", "updated")]
+    store = [stats.get(f"{STATS_STORE}/{kind}", 0) for kind in ("inserted", "updated")]
     return {
         "pages fetched": stats.get("response_received_count", 0),
         "articles stored": sum(store),
-        "articles unchanged": stats.get("newscrawl/store/unchanged", 0),
-        "new URLs of stored stories": stats.get("newscrawl/store/merged", 0),
-        "duplicates dropped": stats.get("newscrawl/duplicates/url", 0)
-        + stats.get("newscrawl/duplicates/content", 0),
+        "articles unchanged": stats.get(f"{STATS_STORE}/unchanged", 0),
+        "new URLs of stored stories": stats.get(f"{STATS_STORE}/merged", 0),
+        "duplicates dropped": stats.get(f"{STATS_DUPLICATES}/url", 0)
+        + stats.get(f"{STATS_DUPLICATES}/content", 0),
         "items dropped as invalid": sum(
-            value for key, value in stats.items() if key.startswith("newscrawl/dropped/")
+            value for key, value in stats.items() if key.startswith(f"{STATS_DROPPED}/")
         ),
         "errors": stats.get("log_count/ERROR", 0),
     }
@@ -124,6 +125,6 @@ class RunRecorder:
                 await conn.execute(_UPSERT, self.row)
         except Exception as exc:
             logger.error("Could not record the run in crawl_runs: %s", self.database.describe(exc))
-            self.crawler.stats.inc_value("newscrawl/runs/errors")
+            self.crawler.stats.inc_value(f"{STATS_RUNS}/errors")
             return False
         return True

@@ -43,7 +43,7 @@ from newscrawl.browser import (
     missing_reason,
     render_meta,
 )
-from newscrawl.spiders.base import ARTICLE, LISTING
+from newscrawl.vocab import ARTICLE, LISTING
 
 logger = logging.getLogger(__name__)
 

@@ -35,10 +35,10 @@ from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 from w3lib.url import canonicalize_url
 
+from newscrawl.vocab import HTML_PAGE_KINDS, PAGE_KIND, STATS_ENCODING, STATS_ERRORS
+
 logger = logging.getLogger(__name__)
 
-STATS_PREFIX = "newscrawl/errors"
-PAGE_KINDS = {"article", "listing"}  # what spiders parse as HTML (sitemaps may be gzip)
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 # Share of decoded characters that may be controls or U+FFFD before a body counts as binary.
 _MAX_JUNK = 0.05
@@ -84,7 +84,7 @@ class _Guard:
 
     def _drop(self, request: Request, kind: str, reason: str) -> IgnoreRequest:
         """Log and count why ``request`` ends here; returns the exception to raise."""
-        self.stats.inc_value(f"{STATS_PREFIX}/{kind}")
+        self.stats.inc_value(f"{STATS_ERRORS}/{kind}")
         logger.warning("Skipped %s: %s", request.url, reason, extra={"spider": self._spider})
         return IgnoreRequest(kind)
 
@@ -130,9 +130,9 @@ class ResponseGuard(_Guard):
 
     def process_response(self, request: Request, response: Response) -> Response:
         if response.status >= 400:
-            self.stats.inc_value(f"{STATS_PREFIX}/http_{response.status}")
+            self.stats.inc_value(f"{STATS_ERRORS}/http_{response.status}")
             return response
-        if request.meta.get("page_kind") not in PAGE_KINDS or response.status >= 300:
+        if request.meta.get(PAGE_KIND) not in HTML_PAGE_KINDS or response.status >= 300:
             return response
         if not isinstance(response, TextResponse):
             content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
@@ -178,7 +178,7 @@ class ResponseGuard(_Guard):
             actual = meta if meta and _decodes(body, meta) else LEGACY_ENCODING
         if codecs.lookup(actual).name == declared:
             return response
-        self.stats.inc_value("newscrawl/encoding/corrected")
+        self.stats.inc_value(f"{STATS_ENCODING}/corrected")
         logger.info(
             "Reading %s as %s, not %s as declared",
             response.url,

@@ -30,11 +30,10 @@ from scrapy.http import Response
 
 from newscrawl.db.shared import CrawlerDatabase
 from newscrawl.db.store import ArticleStore, url_key
-from newscrawl.spiders.base import ARTICLE, ArticleSpider
+from newscrawl.spiders.base import ArticleSpider
+from newscrawl.vocab import ARTICLE, PAGE_KIND, STATS_INCREMENTAL
 
 logger = logging.getLogger(__name__)
-
-STATS_PREFIX = "newscrawl/incremental"
 
 
 class IncrementalMiddleware:
@@ -74,7 +73,7 @@ class IncrementalMiddleware:
             self.store = (await database.acquire()).store
         except Exception as exc:  # crawl everything rather than nothing
             logger.error("Incremental crawl off, no database: %s", database.describe(exc))
-            self.stats.inc_value(f"{STATS_PREFIX}/errors")
+            self.stats.inc_value(f"{STATS_INCREMENTAL}/errors")
             return
         self.database = database
         logger.info(
@@ -97,7 +96,7 @@ class IncrementalMiddleware:
         spider = self.crawler.spider
         pending: list[Request] = []
         async for output in result:
-            if not (isinstance(output, Request) and output.meta.get("page_kind") == ARTICLE):
+            if not (isinstance(output, Request) and output.meta.get(PAGE_KIND) == ARTICLE):
                 yield output
                 continue
             pending.append(output)
@@ -115,8 +114,8 @@ class IncrementalMiddleware:
             return requests
         assert self.store is not None
         keyed = [(request, url_key(request.url)) for request in requests]
-        self.stats.inc_value(f"{STATS_PREFIX}/checked", len(requests))
-        self.stats.inc_value(f"{STATS_PREFIX}/queries")
+        self.stats.inc_value(f"{STATS_INCREMENTAL}/checked", len(requests))
+        self.stats.inc_value(f"{STATS_INCREMENTAL}/queries")
         try:
             known = await self.store.known_url_keys(sorted({key for _, key in keyed}))
         except Exception as exc:  # fetching again is better than losing new articles
@@ -125,7 +124,7 @@ class IncrementalMiddleware:
                 len(keyed),
                 CrawlerDatabase.of(self.crawler).describe(exc),
             )
-            self.stats.inc_value(f"{STATS_PREFIX}/errors")
+            self.stats.inc_value(f"{STATS_INCREMENTAL}/errors")
             return requests
         spider = self.crawler.spider
         fresh = []
@@ -134,7 +133,7 @@ class IncrementalMiddleware:
                 fresh.append(request)
                 continue
             logger.debug("Skipping stored article %s", request.url)
-            self.stats.inc_value(f"{STATS_PREFIX}/skipped")
+            self.stats.inc_value(f"{STATS_INCREMENTAL}/skipped")
             if isinstance(spider, ArticleSpider):
                 spider.refund_budget(request.url)
         return fresh

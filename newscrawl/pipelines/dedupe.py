@@ -9,6 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from newscrawl.processors import url_key
+from newscrawl.vocab import STATS_DUPLICATES
 
 
 class DedupePipeline:
@@ -32,13 +33,13 @@ class DedupePipeline:
         adapter = ItemAdapter(item)
         keys = {url_key(adapter[name]) for name in ("url", "canonicalUrl") if adapter.get(name)}
         if keys & self.url_keys:
-            self.stats.inc_value("newscrawl/duplicates/url")
+            self.stats.inc_value(f"{STATS_DUPLICATES}/url")
             raise DropItem("duplicate URL", log_level="DEBUG")
         self.url_keys |= keys
         digest = adapter.get("bodyHash")
         if digest:
             if digest in self.body_hashes:
-                self.stats.inc_value("newscrawl/duplicates/content")
+                self.stats.inc_value(f"{STATS_DUPLICATES}/content")
                 raise DropItem("duplicate content", log_level="DEBUG")
             self.body_hashes.add(digest)
         return item

@@ -33,10 +33,9 @@ from newscrawl.db.session import StoreSession, describe
 from newscrawl.db.shared import CrawlerDatabase
 from newscrawl.db.spool import TRANSIENT_ERRORS, Rejected
 from newscrawl.redact import RedactingFilter, secrets_of
+from newscrawl.vocab import STATS_STORE
 
 logger = logging.getLogger(__name__)
-
-STATS_PREFIX = "newscrawl/store"
 
 
 class PostgresPipeline:
@@ -145,7 +144,7 @@ class PostgresPipeline:
             return
 
         def on_retry(exc: Exception, failures: int, delay: float) -> None:
-            self.stats.inc_value(f"{STATS_PREFIX}/retries")
+            self.stats.inc_value(f"{STATS_STORE}/retries")
 
         try:
             actions, rejected = await session.write(
@@ -161,21 +160,21 @@ class PostgresPipeline:
                 describe(exc, session.database.dsn),
             )
             logger.debug("Store error detail", exc_info=exc)
-            self.stats.inc_value(f"{STATS_PREFIX}/errors", len(batch))
+            self.stats.inc_value(f"{STATS_STORE}/errors", len(batch))
             await self._spool(batch)
             return
         if self._outage_until is not None:
             logger.info("The database is back: %s", session.database.label)
             self._outage_until = None
-        self.stats.inc_value(f"{STATS_PREFIX}/batches")
+        self.stats.inc_value(f"{STATS_STORE}/batches")
         for action in actions:
-            self.stats.inc_value(f"{STATS_PREFIX}/{action}")
+            self.stats.inc_value(f"{STATS_STORE}/{action}")
         await self._reject(rejected)
 
     async def _reject(self, rejected: list[Rejected]) -> None:
         """Records the database refused for their content: logged by the spool, kept in it."""
         if rejected:
-            self.stats.inc_value(f"{STATS_PREFIX}/rejected", len(rejected))
+            self.stats.inc_value(f"{STATS_STORE}/rejected", len(rejected))
             await self._spool([record for record, _ in rejected])
 
     async def _spool(self, records: list[dict[str, Any]]) -> None:
@@ -191,9 +190,9 @@ class PostgresPipeline:
                 self.session.spool.directory,
                 exc,
             )
-            self.stats.inc_value(f"{STATS_PREFIX}/lost", len(records))
+            self.stats.inc_value(f"{STATS_STORE}/lost", len(records))
             return
-        self.stats.inc_value(f"{STATS_PREFIX}/spooled", len(records))
+        self.stats.inc_value(f"{STATS_STORE}/spooled", len(records))
         logger.warning(
             "Spooled %d items to %s; they are stored when the crawl closes, at the next"
             " start or by `newscrawl db replay`",
@@ -206,6 +205,6 @@ class PostgresPipeline:
         async with self._write_lock:
             done = await self.session.replay(self.batch_size)
         if done.records:
-            self.stats.inc_value(f"{STATS_PREFIX}/replayed", done.records)
+            self.stats.inc_value(f"{STATS_STORE}/replayed", done.records)
         for action, count in done.actions.items():
-            self.stats.inc_value(f"{STATS_PREFIX}/replayed/{action}", count)
+            self.stats.inc_value(f"{STATS_STORE}/replayed/{action}", count)

@@ -9,6 +9,8 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from newscrawl.vocab import STATS_DROPPED, STATS_FIELDS
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,11 +35,11 @@ class ValidatePipeline:
         for name in self.required:
             if not adapter.get(name):
                 reason = f"missing_{name}"
-                self.stats.inc_value(f"newscrawl/dropped/{reason}")
+                self.stats.inc_value(f"{STATS_DROPPED}/{reason}")
                 raise DropItem(reason)
         for name in ("datePublished", "dateModified"):
             raw = adapter.get(f"{name}Raw")
             if raw and not adapter.get(name):
-                self.stats.inc_value(f"newscrawl/fields/unusable_{name}")
+                self.stats.inc_value(f"{STATS_FIELDS}/unusable_{name}")
                 logger.info("Unusable %s %r in %s: kept as raw text", name, raw, adapter.get("url"))
         return item

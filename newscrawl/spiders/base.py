@@ -26,10 +26,14 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from newscrawl import browser
 from newscrawl.processors import url_key
-
-ARTICLE = "article"
-LISTING = "listing"
-SITEMAP = "sitemap"
+from newscrawl.vocab import (
+    ARTICLE,
+    LISTING,
+    PAGE_KIND,
+    SITEMAP,
+    STATS_BUDGET,
+    STATS_SITEMAP,
+)
 
 
 def split_arg(value: str | list[str] | None) -> list[str]:
@@ -99,7 +103,7 @@ class ArticleSpider(scrapy.Spider):
     def _request_dropped(self, request: Request) -> None:
         """The scheduler dropped an article request as already seen (a resumed crawl's
         earlier run made it): it costs no page."""
-        if request.meta.get("page_kind") == ARTICLE and "redirect_urls" not in request.meta:
+        if request.meta.get(PAGE_KIND) == ARTICLE and "redirect_urls" not in request.meta:
             self.refund_budget(request.url)
 
     def article_request(self, url: str, **kwargs: Any) -> Request | None:
@@ -110,13 +114,13 @@ class ArticleSpider(scrapy.Spider):
         self._article_keys.add(key)
         kwargs.setdefault("callback", self.parse_article)
         kwargs.setdefault("priority", self.article_priority)
-        kwargs.setdefault("meta", {})["page_kind"] = ARTICLE
+        kwargs.setdefault("meta", {})[PAGE_KIND] = ARTICLE
         return Request(url, **kwargs)
 
     def spend_budget(self, url: str) -> bool:
         """Count one page against ``url``'s site; False once the site's budget is spent."""
         if self.budget_exhausted(url):
-            self.crawler.stats.inc_value("newscrawl/budget/skipped")
+            self.crawler.stats.inc_value(f"{STATS_BUDGET}/skipped")
             return False
         self._budget_spent[urlsplit(url).hostname or ""] += 1
         return True
@@ -138,11 +142,11 @@ class ArticleSpider(scrapy.Spider):
     def listing_request(self, url: str, **kwargs: Any) -> Request:
         kwargs.setdefault("callback", self.parse_listing)
         kwargs.setdefault("priority", self.listing_priority)
-        kwargs.setdefault("meta", {})["page_kind"] = LISTING
+        kwargs.setdefault("meta", {})[PAGE_KIND] = LISTING
         return Request(url, **kwargs)
 
     def sitemap_request(self, url: str) -> Request:
-        return Request(url, callback=self.parse_sitemap, meta={"page_kind": SITEMAP})
+        return Request(url, callback=self.parse_sitemap, meta={PAGE_KIND: SITEMAP})
 
     async def start(self) -> AsyncIterator[Request]:
         for url in self.start_urls:
@@ -150,7 +154,7 @@ class ArticleSpider(scrapy.Spider):
             yield Request(
                 response_url_join(url, "/robots.txt"),
                 callback=self.parse_robots,
-                meta={"page_kind": SITEMAP},
+                meta={PAGE_KIND: SITEMAP},
             )
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
@@ -167,7 +171,7 @@ class ArticleSpider(scrapy.Spider):
             sitemap = NewsSitemap(body)
         except Exception:  # lxml raises several types on garbage
             self.logger.warning("Unreadable sitemap at %s", response.url)
-            self.crawler.stats.inc_value("newscrawl/sitemap/unreadable")
+            self.crawler.stats.inc_value(f"{STATS_SITEMAP}/unreadable")
             return
         for entry in sitemap:
             loc = entry.get("loc")

@@ -9,7 +9,8 @@ from scrapy.http import Request, Response
 
 from newscrawl.loaders import ArticleLoader
 from newscrawl.pages.daily8 import ARTICLE_PATH_RE, Daily8ArticlePage
-from newscrawl.spiders.base import ARTICLE, LISTING, ArticleSpider
+from newscrawl.spiders.base import ArticleSpider
+from newscrawl.vocab import ARTICLE, LISTING
 
 
 class Daily8Spider(ArticleSpider):

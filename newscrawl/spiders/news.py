@@ -16,8 +16,8 @@ from newscrawl.pages.classify import looks_like_article_url
 from newscrawl.pages.registry import page_for
 from newscrawl.processors import parse_date
 from newscrawl.spiders.base import ArticleSpider, split_arg
+from newscrawl.vocab import FEED, PAGE_KIND, STATS_FEED, STATS_SINCE
 
-FEED = "feed"
 _XML = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -57,7 +57,7 @@ class NewsSpider(ArticleSpider):
         async for request in super().start():
             yield request
         for url in self.feeds:
-            yield Request(url, callback=self.parse_feed, meta={"page_kind": FEED})
+            yield Request(url, callback=self.parse_feed, meta={PAGE_KIND: FEED})
         for url in self.sitemaps:
             yield self.sitemap_request(url)
 
@@ -67,7 +67,7 @@ class NewsSpider(ArticleSpider):
             return True
         parsed = parse_date(published)
         if parsed and datetime.fromisoformat(parsed).date() < self.since:
-            self.crawler.stats.inc_value("newscrawl/since/skipped")
+            self.crawler.stats.inc_value(f"{STATS_SINCE}/skipped")
             return False
         return True
 
@@ -82,7 +82,7 @@ class NewsSpider(ArticleSpider):
             root = None
         if root is None:
             self.logger.warning("Unreadable feed at %s", response.url)
-            self.crawler.stats.inc_value("newscrawl/feed/unreadable")
+            self.crawler.stats.inc_value(f"{STATS_FEED}/unreadable")
             return
         for entry in root.xpath("//*[local-name()='item' or local-name()='entry']"):
             link = entry.xpath(
