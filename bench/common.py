@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -27,14 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from newscrawl import settings as project_settings
+from tests.support.database import postgres_dsn, temporary_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PROBE = "bench.probe.Probe"
 # A daily8 crawl's extensions: the project's, and the probe (bare_spider.py lists its own).
 PROJECT_EXTENSIONS = json.dumps({**project_settings.EXTENSIONS, PROBE: 900})
@@ -166,27 +163,13 @@ def fresh_database(server_dsn: str | None = None) -> Iterator[str]:
     server); when that server is unreachable, on an embedded server in a scratch
     directory, so the benchmarks run from a clean clone with nothing installed.
     """
-    server_dsn = server_dsn or os.environ.get("NEWSCRAWL_TEST_DATABASE_URL", TEST_DATABASE_URL)
+    server_dsn = server_dsn or postgres_dsn()
     with contextlib.ExitStack() as stack:
         try:
             psycopg.connect(server_dsn, connect_timeout=5).close()
         except psycopg.OperationalError:
             server_dsn = stack.enter_context(_embedded_server())
         yield stack.enter_context(temporary_database(server_dsn, prefix="nc_bench"))
-
-
-@contextlib.contextmanager
-def temporary_database(server_dsn: str, prefix: str = "nc_test") -> Iterator[str]:
-    """A new, empty database on the server at ``server_dsn`` (tests and benchmarks); dropped
-    on exit."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(server_dsn, dbname=name)
-    finally:
-        with psycopg.connect(server_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from bench.common import TEST_DATABASE_URL, temporary_database
+from tests.support.database import postgres_dsn, temporary_database
 
 # --------------------------------------------------------------------------- database
 
@@ -20,7 +20,7 @@ def pg_dsn() -> str:
     Under CI (``CI`` set) an unreachable server fails the test instead, so a
     broken setup cannot pass as a green run.
     """
-    dsn = os.environ.get("NEWSCRAWL_TEST_DATABASE_URL", TEST_DATABASE_URL)
+    dsn = postgres_dsn()
     try:
         psycopg.connect(dsn, connect_timeout=5).close()
     except psycopg.OperationalError as exc:

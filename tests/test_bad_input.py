@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from badsite import CRAWL_SETTINGS, STORED, BadSite, Case
-from conftest import temporary_database
-from crawl_helpers import CrawlResult, query, run_crawl
 
 from newscrawl.demo.server import SiteServer
 from newscrawl.processors import url_key
+from tests.support.badsite import CRAWL_SETTINGS, STORED, BadSite, Case
+from tests.support.crawl import CrawlResult, query, run_crawl
+from tests.support.database import temporary_database
 
 SITE = BadSite()
 CASES = list(SITE.cases.values())

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import temporary_database
-from crawl_helpers import CrawlResult, query, run_crawl
 from scrapy.http import HtmlResponse
 from scrapy.settings import Settings
 
@@ -25,6 +23,8 @@ from newscrawl import browser
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
 from newscrawl.processors import url_key
+from tests.support.crawl import CrawlResult, query, run_crawl
+from tests.support.database import temporary_database
 
 PIPELINES = {  # no feed dedupe: a story and its app twin both reach the feed
     "newscrawl.pipelines.validate.ValidatePipeline": 100,

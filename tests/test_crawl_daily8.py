@@ -9,12 +9,12 @@ from pathlib import Path
 import pgserver
 import psycopg
 import pytest
-from conftest import temporary_database
-from crawl_helpers import CrawlResult, crawl_daily8, query, run_crawl
 
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
 from newscrawl.processors import url_key
+from tests.support.crawl import CrawlResult, crawl_daily8, query, run_crawl
+from tests.support.database import temporary_database
 
 
 @dataclass

@@ -23,7 +23,6 @@ from pathlib import Path
 import pgserver
 import psycopg
 import pytest
-from crawl_helpers import ROOT, CrawlResult, RunningCrawl, query, start_crawl
 from pgserver._commands import pg_ctl
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
@@ -34,6 +33,7 @@ from newscrawl.demo.site import SampleSite
 from newscrawl.jobdir import MARKER, JobdirGuard, JobdirInUse
 from newscrawl.pipelines.postgres import PostgresPipeline
 from newscrawl.processors import url_key
+from tests.support.crawl import ROOT, CrawlResult, RunningCrawl, query, start_crawl
 
 # Small batches and quick retries: a fault hits many writes and the tests stay fast.
 FAULT_SETTINGS = {

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from scrapy.http import HtmlResponse
 
-from bench.extraction import same_day, same_time, token_prf
 from newscrawl.loaders import ArticleLoader
 from newscrawl.pages.generic import GenericArticlePage
 from newscrawl.pages.structured import body_paragraphs, loads_lenient
+from tests.support.scoring import same_day, same_time, token_prf
 
 FIXTURES = Path(__file__).parent / "fixtures" / "generic"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((FIXTURES / "expected.json").read_text())

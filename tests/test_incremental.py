@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import temporary_database
-from crawl_helpers import CrawlResult, crawl_daily8, query
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
@@ -21,6 +19,8 @@ from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import ARTICLE_RE, SampleSite
 from newscrawl.middlewares.incremental import IncrementalMiddleware
 from newscrawl.spiders.daily8 import Daily8Spider
+from tests.support.crawl import CrawlResult, crawl_daily8, query
+from tests.support.database import temporary_database
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from crawl_helpers import run_crawl
-from publisher_site import OLD_BEFORE, PublisherSite
 
 from newscrawl.demo.server import SiteServer
+from tests.support.crawl import run_crawl
+from tests.support.publisher_site import OLD_BEFORE, PublisherSite
 
 
 @pytest.fixture(scope="module")

@@ -494,16 +494,20 @@ def test_boilerplate_patterns_are_compiled_case_insensitive() -> None:
 @pytest.mark.parametrize(
     "value", [None, "", "\x00", 17, 3.5, b"\xff\xfe", ["a", None], "🙂" * 40, "x" * 5000]
 )
-def test_nothing_raises_on_odd_input(value: object) -> None:
-    normalize_text(value)
-    normalize_paragraphs(value)
-    collapse_doubled(value)
-    split_byline(value)
-    strip_icon_label(value)
-    parse_date(value, reference=REFERENCE)
-    canonicalize_url(value)
-    url_key(value)
-    clean_author(value)
-    split_authors(value)
-    body_hash(value)
-    is_boilerplate(value)
+def test_odd_input_gives_an_empty_or_plain_value(value: object) -> None:
+    """Nothing raises, and each processor answers in its usual type: no date, URL or
+    author is made up from junk, and cleaned text carries no control characters."""
+    for text in (normalize_text(value), normalize_paragraphs(value), collapse_doubled(value)):
+        assert isinstance(text, str)
+        assert not any(ord(char) < 32 and char != "\n" for char in text)
+    name, when = split_byline(value)
+    assert name is None or isinstance(name, str)
+    assert when is None
+    assert isinstance(strip_icon_label(value), str)
+    assert parse_date(value, reference=REFERENCE) is None
+    assert canonicalize_url(value) is None
+    assert isinstance(url_key(value), str)
+    assert clean_author(value) is None
+    assert all(isinstance(author, str) and author for author in split_authors(value))
+    assert re.fullmatch(r"[0-9a-f]{64}", body_hash(value))
+    assert is_boilerplate(value) is False

@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 
 import pytest
-from crawl_helpers import query, run_crawl
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
@@ -15,6 +14,7 @@ from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
 from newscrawl.runs import RunRecorder
 from newscrawl.spiders.daily8 import Daily8Spider
+from tests.support.crawl import query, run_crawl
 
 
 def test_a_crawl_records_its_run(fresh_db: str, tmp_path: Path) -> None:

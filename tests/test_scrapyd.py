@@ -25,12 +25,12 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import temporary_database
-from crawl_helpers import TEST_SETTINGS, query
 
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import ARTICLE_RE, SampleSite
 from newscrawl.schedule import Entry, Schedule, Scheduler, Scrapyd, StateFile
+from tests.support.crawl import TEST_SETTINGS, query
+from tests.support.database import temporary_database
 
 ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD = "newscrawl-ops", "correct horse battery staple"

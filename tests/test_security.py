@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from badsite import BadSite
-from conftest import temporary_database
-from crawl_helpers import ROOT, CrawlResult, query, run_crawl
 from psycopg.conninfo import make_conninfo
 
 from newscrawl.cli import project_settings
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import Resource, StorySpec
 from newscrawl.processors import url_key
+from tests.support.badsite import BadSite
+from tests.support.crawl import ROOT, CrawlResult, query, run_crawl
+from tests.support.database import temporary_database
 
 PAYLOADS = (
     "'); DROP TABLE articles; --",

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from newscrawl.demo.site import DEFAULT_HOST, Resource
 
-FIXTURES = Path(__file__).parent / "fixtures" / "generic"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "generic"
 OLD_BEFORE = date(2024, 1, 1)
 
 
