@@ -28,8 +28,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bench.common import RESULTS_DIR, fresh_database, markdown_table, ratio, verdict, write_results
+from newscrawl import processors
 from newscrawl import settings as project_settings
-from newscrawl.db import store as store_module
 from newscrawl.db.connection import Database
 from newscrawl.db.migrate import migrate
 from newscrawl.db.store import ArticleStore
@@ -163,17 +163,17 @@ async def _migrated(dsn: str) -> None:
 async def time_store(dsn: str, batch: list[Record], batch_size: int) -> tuple[float, Counter]:
     """Seconds to store ``batch`` the pipeline's way, and the actions the store reported."""
     await _migrated(dsn)
-    store_module.url_key.cache_clear()  # a cold start, as at the beginning of a crawl
-    pool = await Database(dsn=dsn, label="bench").open_pool()
+    processors._url_key.cache_clear()  # a cold start, as at the beginning of a crawl
+    link = Database(dsn=dsn, label="bench").link()
     actions: Counter[str] = Counter()
     try:
-        store = ArticleStore(pool)
+        store = ArticleStore(link)
         start = time.perf_counter()
         for first in range(0, len(batch), batch_size):
-            actions.update(await store.upsert_batch(batch[first : first + batch_size]))
+            actions.update(await store.upsert(batch[first : first + batch_size]))
         return time.perf_counter() - start, actions
     finally:
-        await pool.close()
+        await link.close()
 
 
 async def time_copy(dsn: str, tables: dict[str, list[tuple[Any, ...]]], every: bool) -> float:

@@ -374,9 +374,16 @@ def url_key(url: str) -> str:
     Unparsable input falls back to its stripped text, so two different bad
     URLs never share a key.
     """
+    return _url_key(url) if isinstance(url, str) else ""
+
+
+# Cached: keys are costly (full canonicalisation) and the same URLs recur (an article's
+# own URL was usually a related link on pages stored just before it).
+@lru_cache(maxsize=8192)
+def _url_key(url: str) -> str:
     canonical = canonicalize_url(url)
     if canonical is None:
-        return url.strip() if isinstance(url, str) else ""
+        return url.strip()
     parts = urlsplit(canonical)
     path = parts.path.rstrip("/") or "/"
     query = f"?{parts.query}" if parts.query else ""

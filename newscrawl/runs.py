@@ -1,27 +1,28 @@
-"""Run records: one ``crawl_runs`` row per crawl (migration 0003).
+"""Run records: one ``crawl_runs`` row per crawl (migrations 0003 and 0005).
 
 scrapyd keeps a handful of logs per spider and forgets finished jobs when it
 restarts; an operator of scheduled crawls needs to know, for every run, when it
 ran, why it stopped and what it did. The row is written when the spider opens
 and completed when it closes, so a row left without ``finished_at`` is a run
-still going, or one whose process died.
+still going, or one whose process died. A run that ends with items left in the
+spool (the database went away) is recorded with ``finish_reason`` ``store_outage``
+when the database is back in time for the record.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from newscrawl.db.shared import CrawlerDatabase
+from newscrawl.db.connection import Link
+from newscrawl.db.crawl import CrawlDatabase
 from newscrawl.vocab import STATS_DROPPED, STATS_DUPLICATES, STATS_RUNS, STATS_STORE
 
 logger = logging.getLogger(__name__)
@@ -33,25 +34,39 @@ COLUMNS = {
     "duplicates": "duplicates dropped",
     "errors": "errors",
 }
+# crawl_runs column -> stats key (the store pipeline's)
+STORE_COLUMNS = {
+    "items_replayed": f"{STATS_STORE}/replayed",
+    "items_rejected": f"{STATS_STORE}/rejected",
+    "items_spooled": f"{STATS_STORE}/left_spooled",
+}
+STORE_OUTAGE = "store_outage"
 
 _UPSERT = """
 INSERT INTO crawl_runs (id, spider, job_id, started_at, finished_at, finish_reason,
-                        pages, items_stored, duplicates, errors, stats)
+                        pages, items_stored, items_replayed, items_rejected, items_spooled,
+                        duplicates, errors, stats)
 VALUES (%(id)s, %(spider)s, %(job_id)s, %(started_at)s, %(finished_at)s, %(finish_reason)s,
-        %(pages)s, %(items_stored)s, %(duplicates)s, %(errors)s, %(stats)s)
+        %(pages)s, %(items_stored)s, %(items_replayed)s, %(items_rejected)s,
+        %(items_spooled)s, %(duplicates)s, %(errors)s, %(stats)s)
 ON CONFLICT (id) DO UPDATE SET
     finished_at = excluded.finished_at, finish_reason = excluded.finish_reason,
     pages = excluded.pages, items_stored = excluded.items_stored,
-    duplicates = excluded.duplicates, errors = excluded.errors, stats = excluded.stats
+    items_replayed = excluded.items_replayed, items_rejected = excluded.items_rejected,
+    items_spooled = excluded.items_spooled, duplicates = excluded.duplicates,
+    errors = excluded.errors, stats = excluded.stats
 """
 
 
 def summary(stats: dict[str, Any]) -> dict[str, int]:
-    """The figures an operator asks about first, from a crawl's stats."""
-    store = [stats.get(f"{STATS_STORE}/{kind}", 0) for kind in ("inserted", "updated")]
+    """The figures an operator asks about first, from a crawl's stats.
+
+    Stored articles include those replayed from the spool during the crawl.
+    """
+    stored = ("inserted", "updated", "replayed/inserted", "replayed/updated")
     return {
         "pages fetched": stats.get("response_received_count", 0),
-        "articles stored": sum(store),
+        "articles stored": sum(stats.get(f"{STATS_STORE}/{kind}", 0) for kind in stored),
         "articles unchanged": stats.get(f"{STATS_STORE}/unchanged", 0),
         "new URLs of stored stories": stats.get(f"{STATS_STORE}/merged", 0),
         "duplicates dropped": stats.get(f"{STATS_DUPLICATES}/url", 0)
@@ -72,13 +87,13 @@ class RunRecorder:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.database = CrawlerDatabase.of(crawler)
-        self.pool: AsyncConnectionPool | None = None
-        self.row: dict[str, Any] = {"id": uuid.uuid4()}
+        self.database = CrawlDatabase.of(crawler)
+        self.link: Link | None = None
+        self.row: dict[str, Any] = {"id": self.database.run_id}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
-        if not crawler.settings.getbool("NEWSCRAWL_STORE_ENABLED", True):
+        if not crawler.settings.getbool("NEWSCRAWL_STORE_ENABLED"):
             raise NotConfigured("the store is disabled: no database to record runs in")
         recorder = cls(crawler)
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
@@ -93,18 +108,21 @@ class RunRecorder:
             finished_at=None,
             finish_reason=None,
             stats=None,
-            **dict.fromkeys(COLUMNS),
+            **dict.fromkeys([*COLUMNS, *STORE_COLUMNS]),
         )
         await self._write()
 
     async def spider_closed(self, reason: str) -> None:
         stats = dict(self.crawler.stats.get_stats()) if self.crawler.stats else {}
         figures = summary(stats)
+        if stats.get(STORE_COLUMNS["items_spooled"]):
+            reason = STORE_OUTAGE
         self.row.update(
             finished_at=datetime.now(UTC),
             finish_reason=reason,
             stats=Jsonb(stats, dumps=lambda value: json.dumps(value, default=str)),
             **{column: figures[figure] for column, figure in COLUMNS.items()},
+            **{column: stats.get(key, 0) for column, key in STORE_COLUMNS.items()},
         )
         if await self._write():
             logger.info(
@@ -112,16 +130,17 @@ class RunRecorder:
                 reason,
                 ", ".join(f"{figures[figure]} {column}" for column, figure in COLUMNS.items()),
             )
-        if self.pool is not None:
-            self.pool = None
+        if self.link is not None:
+            self.link = None
             await self.database.release()
 
     async def _write(self) -> bool:
         """Upsert the row; False (logged and counted) when the database refused."""
         try:
-            if self.pool is None:
-                self.pool = (await self.database.acquire()).pool
-            async with self.pool.connection() as conn:
+            if self.link is None:
+                await self.database.acquire()
+                self.link = self.database.link()
+            async with self.link.connection() as conn:
                 await conn.execute(_UPSERT, self.row)
         except Exception as exc:
             logger.error("Could not record the run in crawl_runs: %s", self.database.describe(exc))

@@ -40,7 +40,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from croniter import croniter
 
-from newscrawl.db.connection import DEFAULT_DATA_DIR, mask_dsn
+from newscrawl.db.connection import DEFAULT_DATA_DIR
+from newscrawl.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ class Scrapyd:
         timeout: float = 30.0,
     ) -> None:
         self.url = url.rstrip("/")
-        self.label = mask_dsn(self.url)
+        self.label = redact(self.url, self.url)
         self.timeout = timeout
         self.session = requests.Session()
         if username:

@@ -9,6 +9,8 @@ import os
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
+# `scrapy crawl` exits non-zero when a crawl ends with its work undone (newscrawl.commands).
+COMMANDS_MODULE = "newscrawl.commands"
 
 # Politeness: identify ourselves, obey robots.txt, adapt to the server's speed.
 USER_AGENT = "newscrawl/0.1 (+https://github.com/newscrawl/newscrawl)"
@@ -54,11 +56,15 @@ EXTENSIONS = {
 # Write the final stats as JSON here (unset: don't).
 NEWSCRAWL_STATS_FILE = None
 
-# Storage
+# Storage (newscrawl.db). The environment is read here only: every component takes these
+# from crawler.settings, so `-s NEWSCRAWL_DATABASE_URL=` forces the embedded server.
 NEWSCRAWL_DATABASE_URL = os.environ.get("NEWSCRAWL_DATABASE_URL") or None
 NEWSCRAWL_DATA_DIR = os.environ.get("NEWSCRAWL_DATA_DIR", ".newscrawl")
 NEWSCRAWL_STORE_ENABLED = True
 NEWSCRAWL_STORE_BATCH_SIZE = 200
+# A batch is also written once its items hold this many characters of text: PostgreSQL
+# takes at most 256 MB of jsonb in one value, and the writer holds one batch in memory.
+NEWSCRAWL_STORE_BATCH_BYTES = 32 * 1024 * 1024
 NEWSCRAWL_STORE_FLUSH_INTERVAL = 2.0
 # A write that fails for want of the database is retried, waiting from
 # NEWSCRAWL_STORE_RETRY_BACKOFF seconds, doubling, up to ..._BACKOFF_MAX; a batch that

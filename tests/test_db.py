@@ -14,9 +14,11 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
-from newscrawl.db.connection import DATABASE_URL_ENV, Database, mask_dsn
+from newscrawl.db.connection import Database
 from newscrawl.db.migrate import migrate, migration_files
+from newscrawl.redact import redact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ],
 )
 def test_mask_dsn(dsn: str, masked: str) -> None:
-    assert mask_dsn(dsn) == masked
+    assert redact(dsn, dsn) == masked
 
 
 async def _migrate(dsn: str) -> list[str]:
@@ -100,17 +102,21 @@ def test_migrations_are_read_from_a_zipped_egg(tmp_path: Path) -> None:
     assert names == str([name for name, _ in migration_files()])
 
 
-def test_configured_url_wins(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setenv(DATABASE_URL_ENV, "postgresql://env:pw@envhost/db")
+def test_configured_url_wins(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="newscrawl.db.connection")
     given = asyncio.run(Database.resolve("postgresql://u:secret@db:5432/news"))
-    from_env = asyncio.run(Database.resolve(None))
     assert given.dsn == "postgresql://u:secret@db:5432/news" and given.server is None
-    assert from_env.dsn == "postgresql://env:pw@envhost/db"
     assert "Using PostgreSQL postgresql://u:***@db:5432/news" in caplog.messages
     assert "secret" not in caplog.text
+
+
+def test_the_environment_is_read_by_the_settings_only() -> None:
+    readers = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "newscrawl").rglob("*.py"))
+        if "environ" in (text := path.read_text()) and "NEWSCRAWL_DATABASE_URL" in text
+    ]
+    assert readers == ["newscrawl/settings.py"]
 
 
 EMBEDDED_CLIENT = textwrap.dedent(
@@ -129,9 +135,8 @@ EMBEDDED_CLIENT = textwrap.dedent(
 
 
 def test_embedded_server_is_shared_and_stopped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
     caplog.set_level(logging.INFO, logger="newscrawl.db.connection")
     data_dir = tmp_path / "data"
 
@@ -169,3 +174,21 @@ def test_embedded_server_is_shared_and_stopped(
     assert again.server is not None
     assert asyncio.run(_migrate(again.dsn)) == []
     asyncio.run(again.close())
+
+
+def test_the_embedded_socket_is_private_even_under_a_long_path(tmp_path: Path) -> None:
+    data_dir = tmp_path / ("long-" * 20)  # a socket path inside would pass 100 bytes
+
+    async def scenario() -> str:
+        database = await Database.resolve(None, data_dir)
+        try:
+            async with await database.connect() as conn:
+                await conn.execute("SELECT 1")
+            return str(conninfo_to_dict(database.dsn)["host"])
+        finally:
+            await database.close()
+
+    host = Path(asyncio.run(scenario()))
+    assert host.resolve() == (data_dir / "pgdata").resolve()  # the socket is in pgdata
+    mode = host.resolve().stat().st_mode
+    assert mode & 0o077 == 0, oct(mode)  # 0700: no other user reaches the socket

@@ -33,7 +33,14 @@ from newscrawl.demo.site import SampleSite
 from newscrawl.jobdir import MARKER, JobdirGuard, JobdirInUse
 from newscrawl.pipelines.postgres import PostgresPipeline
 from newscrawl.processors import url_key
-from tests.support.crawl import ROOT, CrawlResult, RunningCrawl, query, start_crawl
+from tests.support.crawl import (
+    ROOT,
+    CrawlResult,
+    RunningCrawl,
+    project_crawler,
+    query,
+    start_crawl,
+)
 
 # Small batches and quick retries: a fault hits many writes and the tests stay fast.
 FAULT_SETTINGS = {
@@ -190,11 +197,15 @@ def test_items_spooled_while_the_database_is_down_are_replayed_by_the_command(
         wait_until(lambda: stored_count(dsn) >= 3, what="first rows")
         throwaway_pg.stop()
         started = time.monotonic()
-        result = finished(crawl)  # the crawl does not stall for want of its database
+        result = crawl.wait(timeout=120)  # the crawl does not stall for want of its database
         assert time.monotonic() - started < 60
+        # ... but its exit status says the work is not done
+        assert result.returncode == 1 and result.stats["finish_reason"] == "finished"
         left = sum(len(path.read_text().splitlines()) for path in spooled_files(tmp_path))
         assert left == result.stat("newscrawl/store/spooled") > 0
-        assert f"{left} items remain spooled in" in result.log
+        assert left == result.stat("newscrawl/store/left_spooled")
+        hint = f"`newscrawl db replay --spool-dir {tmp_path / 'spool'}`"
+        assert f"{left} items remain spooled in" in result.log and hint in result.log
 
         throwaway_pg.start()
         command = [sys.executable, "-m", "newscrawl.cli", "db", "replay"]
@@ -219,7 +230,9 @@ def record(n: int) -> dict[str, str]:
 
 def open_and_close_pipeline(dsn: str, spool_dir: Path) -> dict[str, int]:
     """A crawl's store pipeline that stores nothing itself: its start replays the spool."""
-    crawler = get_crawler(Spider, {"NEWSCRAWL_DATABASE_URL": dsn, "NEWSCRAWL_SPOOL_DIR": spool_dir})
+    crawler = project_crawler(
+        Spider, {"NEWSCRAWL_DATABASE_URL": dsn, "NEWSCRAWL_SPOOL_DIR": str(spool_dir)}
+    )
     pipeline = PostgresPipeline.from_crawler(crawler)
 
     async def run() -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.test import get_crawler
 
 from newscrawl.db.connection import Database
 from newscrawl.db.store import ArticleStore
@@ -19,7 +18,7 @@ from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import ARTICLE_RE, SampleSite
 from newscrawl.middlewares.incremental import IncrementalMiddleware
 from newscrawl.spiders.daily8 import Daily8Spider
-from tests.support.crawl import CrawlResult, crawl_daily8, query
+from tests.support.crawl import CrawlResult, crawl_daily8, project_crawler, query
 from tests.support.database import temporary_database
 
 
@@ -140,33 +139,33 @@ def test_a_budget_is_spent_on_new_articles_only(pg_dsn: str, tmp_path: Path) -> 
 )
 def test_off_without_the_store_or_by_setting(settings: dict[str, bool]) -> None:
     with pytest.raises(NotConfigured):
-        IncrementalMiddleware.from_crawler(get_crawler(Daily8Spider, settings))
+        IncrementalMiddleware.from_crawler(project_crawler(Daily8Spider, settings))
 
 
 def test_a_failed_lookup_lets_every_request_through(
     fresh_db: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    crawler = get_crawler(Daily8Spider, {"NEWSCRAWL_DATABASE_URL": fresh_db})
+    crawler = project_crawler(Daily8Spider, {"NEWSCRAWL_DATABASE_URL": fresh_db})
     middleware = IncrementalMiddleware.from_crawler(crawler)
     requests = [
         Request(f"http://127.0.0.1/en/article/{n}", meta={"page_kind": "article"}) for n in range(3)
     ]
 
     async def lookup() -> list[Request]:
-        pool = await Database(dsn=fresh_db, label="test").open_pool()
-        await pool.close()  # every lookup now fails
-        middleware.store = ArticleStore(pool)
+        refused = Database(dsn="postgresql://postgres@127.0.0.1:9/none", label="test")
+        middleware.store = ArticleStore(refused.link())  # every lookup now fails
         return await middleware._new(requests)
 
     assert asyncio.run(lookup()) == requests
     assert crawler.stats.get_value("newscrawl/incremental/errors") == 1
     assert crawler.stats.get_value("newscrawl/incremental/skipped") is None
-    assert "Incremental lookup of 3 URLs failed, fetching them: PoolClosed" in caplog.text
+    assert "Incremental lookup of 3 URLs failed, fetching them: OperationalError" in caplog.text
 
 
 def test_without_a_database_the_crawl_is_a_full_one(caplog: pytest.LogCaptureFixture) -> None:
     unreachable = "postgresql://postgres:hunter2@127.0.0.1:9/none?connect_timeout=2"
-    crawler = get_crawler(Daily8Spider, {"NEWSCRAWL_DATABASE_URL": unreachable})
+    settings = {"NEWSCRAWL_DATABASE_URL": unreachable, "NEWSCRAWL_STORE_RETRY_BACKOFF": 0.1}
+    crawler = project_crawler(Daily8Spider, settings)
     middleware = IncrementalMiddleware.from_crawler(crawler)
     asyncio.run(middleware.spider_opened(Daily8Spider()))
     assert middleware.store is None  # process_spider_output passes everything through

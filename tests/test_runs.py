@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.test import get_crawler
 
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
 from newscrawl.runs import RunRecorder
 from newscrawl.spiders.daily8 import Daily8Spider
-from tests.support.crawl import query, run_crawl
+from tests.support.crawl import project_crawler, query, run_crawl
 
 
 def test_a_crawl_records_its_run(fresh_db: str, tmp_path: Path) -> None:
@@ -43,7 +42,7 @@ def test_a_crawl_records_its_run(fresh_db: str, tmp_path: Path) -> None:
 
 def test_a_failed_write_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     unreachable = "postgresql://postgres@127.0.0.1:9/none?connect_timeout=2"
-    crawler = get_crawler(Daily8Spider, {"NEWSCRAWL_DATABASE_URL": unreachable})
+    crawler = project_crawler(Daily8Spider, {"NEWSCRAWL_DATABASE_URL": unreachable})
     recorder = RunRecorder.from_crawler(crawler)
 
     async def run() -> None:
@@ -58,4 +57,4 @@ def test_a_failed_write_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -
 
 def test_off_without_the_store() -> None:
     with pytest.raises(NotConfigured):
-        RunRecorder.from_crawler(get_crawler(Daily8Spider, {"NEWSCRAWL_STORE_ENABLED": False}))
+        RunRecorder.from_crawler(project_crawler(Daily8Spider, {"NEWSCRAWL_STORE_ENABLED": False}))

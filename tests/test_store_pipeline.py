@@ -15,14 +15,14 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from scrapy import Spider
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.test import get_crawler
 
-from newscrawl.db.connection import DATABASE_URL_ENV, Database
+from newscrawl.db.connection import Database
 from newscrawl.db.migrate import migrate
 from newscrawl.db.store import ArticleStore
 from newscrawl.items import Article
 from newscrawl.pipelines.postgres import PostgresPipeline
 from newscrawl.processors import body_hash
+from tests.support.crawl import project_crawler
 
 T = TypeVar("T")
 EVIL = "'); DROP TABLE articles;-- \\ \" %s $1 {} ё 中"
@@ -59,11 +59,11 @@ def with_store(fresh_db: str) -> Callable[[Callable[[ArticleStore], Awaitable[T]
         async def main() -> T:
             async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as conn:
                 await migrate(conn)
-            pool = await Database(dsn=fresh_db, label="test").open_pool()
+            link = Database(dsn=fresh_db, label="test").link()
             try:
-                return await scenario(ArticleStore(pool))
+                return await scenario(ArticleStore(link))
             finally:
-                await pool.close()
+                await link.close()
 
         return asyncio.run(main())
 
@@ -72,7 +72,7 @@ def with_store(fresh_db: str) -> Callable[[Callable[[ArticleStore], Awaitable[T]
 
 def upsert(with_store: Callable[..., Any], *batches: list[dict[str, Any]]) -> list[list[str]]:
     async def scenario(store: ArticleStore) -> list[list[str]]:
-        return [await store.upsert_batch(batch) for batch in batches]
+        return [await store.upsert(batch) for batch in batches]
 
     return with_store(scenario)
 
@@ -125,7 +125,7 @@ def test_same_story_under_two_urls_is_one_article(
     )  # scheme, www and trailing slash fold into the same key
 
     async def scenario(store: ArticleStore) -> tuple[list[list[str]], set[str]]:
-        actions = [await store.upsert_batch([r]) for r in (aggregator, publisher, refetch)]
+        actions = [await store.upsert([r]) for r in (aggregator, publisher, refetch)]
         known = await store.known_url_keys(
             ["agg.example/n/991", "paper.example/politics/story", "other.example/x"]
         )
@@ -292,11 +292,11 @@ def test_concurrent_writers_store_each_article_once(fresh_db: str) -> None:
     batch = [record(n) for n in range(30)]
 
     async def writer() -> list[str]:
-        pool = await Database(dsn=fresh_db, label="test").open_pool()
+        link = Database(dsn=fresh_db, label="test").link()
         try:
-            return await ArticleStore(pool).upsert_batch(batch)
+            return await ArticleStore(link).upsert(batch)
         finally:
-            await pool.close()
+            await link.close()
 
     async def main() -> list[list[str]]:
         async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as conn:
@@ -311,10 +311,10 @@ def test_concurrent_writers_store_each_article_once(fresh_db: str) -> None:
 
 def test_counts(with_store: Callable[..., Any]) -> None:
     async def scenario(store: ArticleStore) -> dict[str, int]:
-        await store.upsert_batch(
+        await store.upsert(
             [record(1, relatedArticles=[{"url": "https://news.example/story/2"}]), record(2)]
         )
-        await store.upsert_batch([record(2, "Changed.")])
+        await store.upsert([record(2, "Changed.")])
         return await store.counts()
 
     assert with_store(scenario) == {"articles": 2, "urls": 2, "related": 1, "versions": 1}
@@ -328,7 +328,7 @@ class NewsSpider(Spider):
 
 
 def make_pipeline(**settings: Any) -> PostgresPipeline:
-    crawler = get_crawler(NewsSpider, settings)
+    crawler = project_crawler(NewsSpider, settings)
     return PostgresPipeline.from_crawler(crawler)
 
 
@@ -416,14 +416,19 @@ def test_pipeline_survives_write_errors(
     assert "hunter2" not in caplog.text
 
 
-def test_pipeline_on_the_embedded_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
-    pipeline = make_pipeline(NEWSCRAWL_DATA_DIR=str(tmp_path), NEWSCRAWL_STORE_FLUSH_INTERVAL=0)
+def test_pipeline_on_the_embedded_server(tmp_path: Path) -> None:
+    # An empty setting forces the embedded server, whatever the environment says.
+    pipeline = make_pipeline(
+        NEWSCRAWL_DATABASE_URL="",
+        NEWSCRAWL_DATA_DIR=str(tmp_path),
+        NEWSCRAWL_STORE_FLUSH_INTERVAL=0,
+    )
 
     async def crawl() -> str:
         await pipeline.open_spider()
-        assert pipeline.database is not None and pipeline.database.server is not None
-        dsn = pipeline.database.dsn
+        database = pipeline.shared.database
+        assert database is not None and database.server is not None
+        dsn = database.dsn
         await pipeline.process_item(item(1))
         await pipeline.close_spider()
         return dsn

@@ -2,7 +2,8 @@
 
 ``migrate`` brings a database's schema up to date before the first crawl (a crawl
 does it too, at start). ``replay`` writes what an outage left in the spool, for
-when the database is back and no crawl is due soon.
+when the database is back and no crawl is due soon; it takes the same write path
+as a crawl (:class:`~newscrawl.db.writer.Writer`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
+from collections import Counter
+from pathlib import Path
 
-from newscrawl.db.connection import DATABASE_URL_ENV
-from newscrawl.db.session import StoreUnavailable, open_store
-from newscrawl.redact import RedactingFilter, secrets_of
+from scrapy.settings import Settings
+
+from newscrawl.db.crawl import open_database
+from newscrawl.db.errors import DatabaseError
+from newscrawl.db.spool import Spool
+from newscrawl.db.store import ArticleStore
+from newscrawl.db.writer import RetryPolicy, Writer
+from newscrawl.redact import RedactingFilter
 
 logger = logging.getLogger(__name__)
 
@@ -30,45 +37,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action = actions.add_parser(name, help=help_text)
         action.add_argument(
             "--database-url",
-            help=f"PostgreSQL DSN (default: ${DATABASE_URL_ENV}; unset: the embedded server)",
+            help="PostgreSQL DSN (default: $NEWSCRAWL_DATABASE_URL; unset: the embedded server)",
         )
         action.add_argument("--data-dir", help="embedded PostgreSQL and spool base directory")
         action.add_argument("--spool-dir", help="spool base directory (default: DATA_DIR/spool)")
         if name == "replay":
-            action.add_argument("--batch-size", type=int, default=200)
+            action.add_argument("--batch-size", type=int)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    url = args.database_url or os.environ.get(DATABASE_URL_ENV) or None
-    data_dir = args.data_dir or os.environ.get("NEWSCRAWL_DATA_DIR") or None
+    """Exit status: 0 done, 1 items remain spooled, 2 the database cannot be used."""
+    settings = Settings()
+    settings.setmodule("newscrawl.settings", priority="project")
+    url = args.database_url or settings.get("NEWSCRAWL_DATABASE_URL") or None
+    data_dir = args.data_dir or settings.get("NEWSCRAWL_DATA_DIR")
+    spool_dir = args.spool_dir or settings.get("NEWSCRAWL_SPOOL_DIR") or Path(data_dir) / "spool"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
-    handler.addFilter(RedactingFilter(secrets_of(url)))
+    handler.addFilter(RedactingFilter(url))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    timeout = settings.getfloat("NEWSCRAWL_STORE_TIMEOUT")
+    args.batch_size = args.batch_size or settings.getint("NEWSCRAWL_STORE_BATCH_SIZE")
     try:
-        return asyncio.run(_run(args.action, url, data_dir, args))
-    except StoreUnavailable as exc:
+        return asyncio.run(_run(args, url, data_dir, str(spool_dir), timeout))
+    except DatabaseError as exc:
         logger.error("%s", exc)
         return 2
 
 
-async def _run(action: str, url: str | None, data_dir: str | None, args: argparse.Namespace) -> int:
-    async with open_store(url, data_dir, spool_dir=args.spool_dir) as session:
-        if action == "migrate":
+async def _run(
+    args: argparse.Namespace, url: str | None, data_dir: str, spool_dir: str, timeout: float
+) -> int:
+    async with open_database(url, data_dir, timeout=timeout) as (database, applied):
+        if args.action == "migrate":
             logger.info(
                 "Schema of %s is up to date (%d migrations applied now)",
-                session.database.label,
-                len(session.applied),
+                database.label,
+                len(applied),
             )
             return 0
-        if not session.spool.pending():
-            logger.info(
-                "Nothing spooled for %s in %s", session.database.label, session.spool.directory
-            )
+        spool = Spool.of(database.dsn, spool_dir)
+        if not spool.pending():
+            logger.info("Nothing spooled for %s in %s", database.label, spool.directory)
             return 0
-        done = await session.replay(args.batch_size)
-        left = session.spool.count()
+        counts: Counter[str] = Counter()
+        link = database.link(timeout)
+        writer = Writer(
+            database,
+            ArticleStore(link),
+            spool,
+            retry=RetryPolicy(),
+            timeout=timeout,
+            count=lambda key, n: counts.update({key: n}),
+        )
+        try:
+            done = await writer.replay(args.batch_size)
+        finally:
+            await link.close()
+        if done.rejected:
+            logger.warning(
+                "%d items were rejected by the database: see the rejected_items table",
+                done.rejected,
+            )
+        left = spool.count()
         if left:
-            logger.warning("%d items remain in %s", left, session.spool.directory)
-        return 1 if done.error is not None or left else 0
+            logger.warning("%d items remain in %s", left, spool.directory)
+        return 1 if left else 0

@@ -1,7 +1,7 @@
 """Which PostgreSQL to talk to: a configured DSN, or an embedded server.
 
-With ``NEWSCRAWL_DATABASE_URL`` set, that server is used as is. Without it, the
-first run needs nothing installed: ``pgserver`` (PostgreSQL binaries shipped as a
+With a DSN (``NEWSCRAWL_DATABASE_URL``), that server is used as is. Without one,
+the first run needs nothing installed: ``pgserver`` (PostgreSQL binaries shipped as a
 wheel) runs a private server in ``<NEWSCRAWL_DATA_DIR>/pgdata``, reused across
 runs and stopped when the last process using it is done.
 """
@@ -9,45 +9,33 @@ runs and stopped when the last process using it is done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
 import os
-import re
+import tempfile
 import threading
 import warnings
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+
+from newscrawl.db.errors import classify
+from newscrawl.redact import redact
 
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
 
 logger = logging.getLogger(__name__)
 
-DATABASE_URL_ENV = "NEWSCRAWL_DATABASE_URL"
 DEFAULT_DATA_DIR = ".newscrawl"
-
-# Greedy up to the last "@" of the authority: an unencoded "@" in a password stays masked.
-_URL_PASSWORD = re.compile(r"^(?P<keep>[a-z][a-z0-9+.-]*://[^:@/?#]*:)[^/?#]*[^/?#@](?=@)", re.I)
-_QUERY_PASSWORD = re.compile(r"(?P<keep>[?&]password=)[^&#]+", re.I)
-_KEYWORD_PASSWORD = re.compile(r"(?P<keep>\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^\s']+)", re.I)
 
 # pgserver keeps one handle per data directory and process; these serialise the
 # acquire/release calls that run in worker threads (asyncio.to_thread).
 _embedded_lock = threading.Lock()
-
-
-def mask_dsn(dsn: str) -> str:
-    """``dsn`` with any password replaced by ``***``, safe to log.
-
-    Handles the URL form (``postgresql://user:pw@host/db``, ``?password=pw``) and
-    the libpq keyword form (``host=h password=pw`` or ``password='p w'``).
-    """
-    if "://" in dsn:
-        dsn = _URL_PASSWORD.sub(r"\g<keep>***", dsn)
-        return _QUERY_PASSWORD.sub(r"\g<keep>***", dsn)
-    return _KEYWORD_PASSWORD.sub(r"\g<keep>***", dsn)
 
 
 def _acquire_embedded(pgdata: Path) -> PostgresServer:
@@ -64,12 +52,14 @@ def _acquire_embedded(pgdata: Path) -> PostgresServer:
         # Without XDG_RUNTIME_DIR (containers, cron, scrapyd) platformdirs warns and uses
         # /tmp/runtime-<uid> for pgserver's lock file, which is fine.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-        import pgserver
+        from pgserver.postgres_server import PostgresServer
     from pgserver.utils import process_is_running
 
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
     with _embedded_lock:
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        # Not pgserver.get_server(), which resolves the symlink _socket_safe() may return.
+        path = _socket_safe(pgdata)
+        server = PostgresServer._instances.get(path) or PostgresServer(path, cleanup_mode="stop")
         with server._lock:  # pgserver's inter-process lock
             users = server.global_process_id_list
             users.put([pid for pid in users.get() if process_is_running(pid)])
@@ -77,6 +67,33 @@ def _acquire_embedded(pgdata: Path) -> PostgresServer:
             users.get_and_add(os.getpid())
         server.__enter__()  # in-process reference count
     return server
+
+
+def _socket_safe(pgdata: Path) -> Path:
+    """``pgdata``, or a short symlink to it when a socket path inside it would be too long.
+
+    The server's socket always lives in its data directory, which is private (0700,
+    owned by the server's user): with trust authentication, whoever reaches the
+    socket is in. pgserver itself would move a socket whose path is too long (the
+    limit is about 100 bytes) to a directory under ``/tmp`` open to every user.
+    """
+    if len(os.fsencode(pgdata / ".s.PGSQL.5432")) < 100:
+        return pgdata
+    if os.geteuid() == 0:  # the server runs as pgserver's own user, which must reach pgdata
+        from pgserver.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(pgdata)
+    base = Path(tempfile.gettempdir()) / f"newscrawl-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    if base.is_symlink() or base.stat().st_uid != os.getuid():
+        raise PermissionError(f"{base} belongs to another user: cannot link {pgdata} from it")
+    link = base / hashlib.sha256(os.fsencode(pgdata)).hexdigest()[:16]
+    if not (link.is_symlink() and os.readlink(link) == str(pgdata)):
+        fresh = base / f".{link.name}.{os.getpid()}"
+        fresh.unlink(missing_ok=True)
+        fresh.symlink_to(pgdata, target_is_directory=True)
+        fresh.replace(link)  # atomic: a concurrent crawl sees the old link or the new one
+    return link
 
 
 def _release_embedded(server: PostgresServer) -> None:
@@ -97,13 +114,12 @@ class Database:
     async def resolve(
         cls, url: str | None = None, data_dir: str | os.PathLike[str] | None = None
     ) -> Database:
-        """Use ``url`` (or ``$NEWSCRAWL_DATABASE_URL``); without one, start the embedded server.
+        """Use ``url``; without one, start (or join) the embedded server in ``data_dir``.
 
         Logs one INFO line naming the database, with the password masked.
         """
-        url = url or os.environ.get(DATABASE_URL_ENV)
         if url:
-            database = cls(dsn=url, label=f"PostgreSQL {mask_dsn(url)}")
+            database = cls(dsn=url, label=f"PostgreSQL {redact(url, url)}")
         else:
             pgdata = Path(data_dir or DEFAULT_DATA_DIR) / "pgdata"
             _quiet_pgserver()
@@ -113,27 +129,18 @@ class Database:
         logger.info("Using %s", database.label)
         return database
 
-    async def open_pool(self, max_size: int = 4, timeout: float = 30.0) -> AsyncConnectionPool:
-        """An open pool of autocommit connections: a batch is one statement, its own transaction.
+    async def connect(self, timeout: float = 30.0) -> psycopg.AsyncConnection[Any]:
+        """An autocommit connection: a batch is one statement, its own transaction.
 
-        ``timeout`` also bounds every wait for a connection, so a database outage costs
-        each caller (a lookup, a run record) seconds, not the pool's default half minute.
+        A refused connection fails at once; a server that does not answer, within
+        ``timeout`` seconds (libpq's ``connect_timeout``, at least 2).
         """
-        pool = AsyncConnectionPool(
-            self.dsn,
-            min_size=1,
-            max_size=max_size,
-            kwargs={"autocommit": True},
-            open=False,
-            name="newscrawl",
-            timeout=timeout,
+        return await psycopg.AsyncConnection.connect(
+            self.dsn, autocommit=True, connect_timeout=max(2, round(timeout))
         )
-        try:
-            await pool.open(wait=True, timeout=timeout)
-        except BaseException:
-            await pool.close()
-            raise
-        return pool
+
+    def link(self, timeout: float = 30.0) -> Link:
+        return Link(self, timeout)
 
     async def close(self) -> None:
         """Release the embedded server (stopping it if this was its last user)."""
@@ -147,3 +154,46 @@ def _quiet_pgserver() -> None:
     pg_logger = logging.getLogger("pgserver")
     if pg_logger.level == logging.NOTSET:
         pg_logger.setLevel(logging.WARNING)
+
+
+class Link:
+    """One connection to ``database``, opened on first use and again after it broke.
+
+    Users take turns (``async with link.connection() as conn``). A connection that
+    failed other than by a statement error (lost, cancelled mid-query) is closed, so
+    the next user connects afresh, and a refused connection is reported in
+    milliseconds, where a pool would wait out its timeout.
+    """
+
+    def __init__(self, database: Database, timeout: float = 30.0) -> None:
+        self.database = database
+        self.timeout = timeout
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = await self.database.connect(self.timeout)
+            try:
+                yield self._conn
+            except BaseException as exc:
+                if not _statement_error(exc) or self._conn.broken:
+                    await self.close_now()
+                raise
+
+    async def close_now(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self.close_now()
+
+
+def _statement_error(exc: BaseException) -> bool:
+    """The server refused a statement and the connection is fine for the next one."""
+    return isinstance(exc, psycopg.Error) and classify(exc) in ("record", "batch", "config")

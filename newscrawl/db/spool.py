@@ -1,10 +1,11 @@
-"""The spool: records the database could not take, kept on disk until it can.
+"""The spool: files of records the database could not take, kept until it can.
 
-When PostgreSQL stays out of reach past the pipeline's retries, the batch is
-appended here as JSON lines, flushed and fsync'd before the pipeline moves on,
-and replayed at the next start or by ``newscrawl db replay``. A file is deleted
-only after every record in it is committed, so a crash at any point loses
-nothing, and a replay cut short is simply repeated: upserts are idempotent.
+When PostgreSQL stays out of reach past the writer's retries, the batch is
+appended here as JSON lines, flushed and fsync'd before the crawl moves on, and
+replayed (by :class:`~newscrawl.db.writer.Writer`) at the next start or by
+``newscrawl db replay``. A file is removed only after every record in it is
+committed, so a crash at any point loses nothing, and a replay cut short is
+simply repeated: upserts are idempotent. This module only handles the files.
 
 Each writing process appends to a file of its own and holds an exclusive
 ``flock`` on it while it is open. A replay takes the same lock, so it never
@@ -23,35 +24,16 @@ import logging
 import os
 import re
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-import psycopg
 from psycopg.conninfo import conninfo_to_dict
-
-from newscrawl.db.store import Action, ArticleStore
 
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
-
-# The database did not answer (down, restarting, connection killed, pool exhausted):
-# worth retrying, then spooling.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    TimeoutError,
-)
-# The database refused a record's content (bad encoding, invalid JSON number):
-# retrying is pointless, but the other records of its batch can still be stored.
-RECORD_ERRORS: tuple[type[Exception], ...] = (psycopg.DataError, ValueError)
-
-Rejected = tuple[dict[str, Any], Exception]
-Writer = Callable[[list[dict[str, Any]]], Awaitable[tuple[list[Action], list[Rejected]]]]
 
 
 def database_folder(dsn: str) -> str:
@@ -81,21 +63,6 @@ def _try_lock(file: IO[bytes]) -> bool:
     return True
 
 
-@dataclass
-class Replay:
-    """What a replay did: records written (by store action), files done, records left."""
-
-    actions: Counter[str] = field(default_factory=Counter)
-    files: int = 0
-    rejected: int = 0
-    corrupt_lines: int = 0
-    error: Exception | None = None  # the database failed mid-way: the rest stays spooled
-
-    @property
-    def records(self) -> int:
-        return sum(self.actions.values())
-
-
 class Spool:
     """The spool folder of one database; appends go to this process's own file."""
 
@@ -103,6 +70,11 @@ class Spool:
         self.directory = Path(directory)
         self.path: Path | None = None  # this process's file, once it has one
         self._file: IO[bytes] | None = None
+
+    @classmethod
+    def of(cls, dsn: str, base: str | os.PathLike[str]) -> Spool:
+        """The spool of the database at ``dsn``, in its own folder under ``base``."""
+        return cls(Path(base) / database_folder(dsn))
 
     def append(self, records: list[dict[str, Any]]) -> Path:
         """Write ``records`` durably (flushed and fsync'd) and return the file holding them."""
@@ -140,47 +112,24 @@ class Spool:
         return sum(1 for path in paths for line in path.read_bytes().splitlines() if line.strip())
 
     @contextlib.contextmanager
-    def _claim(self, path: Path) -> Iterator[IO[bytes] | None]:
-        """``path`` opened and locked, or None when another process still writes it."""
+    def claim(self, path: Path) -> Iterator[list[dict[str, Any]] | None]:
+        """The records of ``path``, read under its lock (held until the block ends), or None
+        when another process still writes it or another replay took it."""
         try:
             file = path.open("rb")
         except FileNotFoundError:  # another replay finished it
             yield None
             return
         with file:
-            yield file if _try_lock(file) and path.exists() else None
+            yield _read_records(path, file.read()) if _try_lock(file) and path.exists() else None
 
-    async def replay(self, write: Writer, batch_size: int = 200) -> Replay:
-        """Write every spooled record with ``write``, oldest file first, deleting each file
-        once all its records are committed.
-
-        Records the database rejects for their content are spooled again (to this
-        process's file) so they stay visible; a database failure stops the replay and
-        leaves the rest, already-written records included, for the next one.
-        """
-        done = Replay()
-        for path in self.pending():
-            with self._claim(path) as file:
-                if file is None:
-                    continue
-                records = _read_records(path, file.read(), done)
-                for start in range(0, len(records), batch_size):
-                    try:
-                        actions, rejected = await write(records[start : start + batch_size])
-                    except Exception as exc:
-                        done.error = exc
-                        return done
-                    done.actions.update(actions)
-                    if rejected:
-                        done.rejected += len(rejected)
-                        self.append([record for record, _ in rejected])
-                path.unlink()
-                _fsync_dir(self.directory)
-                done.files += 1
-        return done
+    def remove(self, path: Path) -> None:
+        """Forget a file whose records are all committed."""
+        path.unlink()
+        _fsync_dir(self.directory)
 
 
-def _read_records(path: Path, data: bytes, done: Replay) -> list[dict[str, Any]]:
+def _read_records(path: Path, data: bytes) -> list[dict[str, Any]]:
     records = []
     for number, line in enumerate(data.splitlines(), 1):
         if not line.strip():
@@ -192,33 +141,5 @@ def _read_records(path: Path, data: bytes, done: Replay) -> list[dict[str, Any]]
         if isinstance(record, dict):
             records.append(record)
         else:  # only the line being written when a process was killed can be torn
-            done.corrupt_lines += 1
             logger.warning("Skipping unreadable line %d of spool file %s", number, path)
     return records
-
-
-async def upsert_isolating(
-    store: ArticleStore, records: list[dict[str, Any]]
-) -> tuple[list[Action], list[Rejected]]:
-    """Upsert ``records``; when the database refuses a record's content, split the batch
-    to find it, so one bad record does not keep the others out.
-
-    Returns the actions of the records written and the rejected records with their
-    errors. Transient and schema errors are raised: they concern the whole batch.
-    """
-    try:
-        return await store.upsert_batch(records), []
-    except RECORD_ERRORS as exc:
-        if len(records) == 1:
-            message = " ".join(str(exc).split())[:300]
-            logger.error(
-                "The database rejected item %s: %s: %s",
-                records[0].get("url"),
-                type(exc).__name__,
-                message,
-            )
-            return [], [(records[0], exc)]
-    middle = len(records) // 2
-    first, first_rejected = await upsert_isolating(store, records[:middle])
-    second, second_rejected = await upsert_isolating(store, records[middle:])
-    return first + second, first_rejected + second_rejected

@@ -1,34 +1,45 @@
-"""ArticleStore: batched, idempotent writes of article records.
+"""ArticleStore: the SQL of storage. Batched, idempotent writes of article records.
 
 A batch goes to the database as one JSON array in one statement
-(``newscrawl_upsert_articles``, migration 0002), so the cost per batch is one
+(``newscrawl_upsert_articles``, migration 0004), so the cost per batch is one
 round trip and one transaction whatever its size. Python's part is only what
 SQL cannot do well: URL identity keys, date parsing and input checks.
+
+When PostgreSQL refuses a batch because of one record's content,
+:meth:`ArticleStore.write` splits the batch to isolate it (see
+:mod:`newscrawl.db.errors` for what counts as a record's fault); the caller
+puts it in ``rejected_items`` with :meth:`ArticleStore.reject`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any, Literal
+import uuid
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
 
 import orjson
+import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
-from newscrawl import processors
-from newscrawl.processors import body_hash, is_date_only
+from newscrawl.db.errors import classify, describe, sqlstate
+from newscrawl.processors import body_hash, is_date_only, url_key
 
 logger = logging.getLogger(__name__)
 
-# Keys are costly (full URL canonicalisation) and the same URLs recur: an article's
-# own URL was usually a related link on pages stored just before it.
-url_key = lru_cache(maxsize=8192)(processors.url_key)
-
 Action = Literal["inserted", "updated", "unchanged", "merged", "skipped"]
+Rejected = tuple[dict[str, Any], Exception]
 REQUIRED_FIELDS = ("url", "headline", "articleBody")
+# PostgreSQL's timestamptz takes offsets up to 15:59 either way; Python's up to 23:59.
+MAX_OFFSET = timedelta(hours=15, minutes=59)
+
+
+class Connector(Protocol):
+    """Where connections come from: a :class:`~newscrawl.db.connection.Link` (or a pool)."""
+
+    def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]: ...
 
 
 def _timestamp(value: Any) -> tuple[str | None, Literal["day", "second"] | None]:
@@ -47,6 +58,10 @@ def _timestamp(value: Any) -> tuple[str | None, Literal["day", "second"] | None]
         return None, None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    offset = moment.utcoffset()
+    if offset is not None and abs(offset) > MAX_OFFSET:
+        logger.warning("Not storing date %r: its UTC offset is out of range", text)
+        return None, None
     return moment.isoformat(), "day" if is_date_only(text) else "second"
 
 
@@ -60,18 +75,18 @@ def _related(values: Any, index: int) -> list[dict[str, Any]]:
         if key and key not in related:
             headline = value.get("headline")
             related[key] = {
-                "o": index,
-                "k": key,
+                "index": index,
+                "url_key": key,
                 "url": value["url"],
                 "headline": str(headline) if headline else None,
-                "dp": _timestamp(value.get("datePublished"))[0],
-                "dpr": value.get("datePublishedRaw"),
+                "date_published": _timestamp(value.get("datePublished"))[0],
+                "date_published_raw": value.get("datePublishedRaw"),
             }
     return list(related.values())
 
 
 def _element(record: dict[str, Any], index: int) -> dict[str, Any] | None:
-    """The batch element for ``record`` (see migration 0002), or None if it cannot be stored."""
+    """The batch element for ``record`` (see migration 0004), or None if it cannot be stored."""
     missing = [
         name
         for name in REQUIRED_FIELDS
@@ -85,17 +100,17 @@ def _element(record: dict[str, Any], index: int) -> dict[str, Any] | None:
     canonical = canonical or url
     published, precision = _timestamp(record.get("datePublished"))
     return {
-        "o": index,
-        "k": url_key(url),
-        "c": url_key(canonical),
-        "h": record.get("bodyHash") or body_hash(record["articleBody"]),
-        "u": url,
-        "cu": canonical,
-        "dp": published,
-        "dpp": precision,
-        "dm": _timestamp(record.get("dateModified"))[0],
-        "dd": _timestamp(record.get("dateDownloaded"))[0],
-        "r": record,
+        "index": index,
+        "url_key": url_key(url),
+        "canonical_key": url_key(canonical),
+        "body_hash": record.get("bodyHash") or body_hash(record["articleBody"]),
+        "url": url,
+        "canonical_url": canonical,
+        "date_published": published,
+        "date_published_precision": precision,
+        "date_modified": _timestamp(record.get("dateModified"))[0],
+        "date_downloaded": _timestamp(record.get("dateDownloaded"))[0],
+        "record": record,
     }
 
 
@@ -126,12 +141,53 @@ def _dumps(value: Any) -> bytes:
 
 
 class ArticleStore:
-    """Article persistence over an async pool (autocommit connections: one round trip a batch)."""
+    """Article persistence: one statement a batch, over ``connector``'s autocommit connections."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
 
-    async def upsert_batch(self, records: list[dict[str, Any]]) -> list[Action]:
+    async def write(self, records: list[dict[str, Any]]) -> tuple[list[Action], list[Rejected]]:
+        """Upsert ``records``; when one record's content makes PostgreSQL refuse the batch,
+        split the batch to isolate it, so it does not keep the others out.
+
+        Returns the actions of the records written, in order, and the rejected records
+        with their errors. Outages and errors that are no record's
+        fault (a missing table fails every half of a batch alike) are raised.
+        """
+        return await self._write(records, blame_rows=False)
+
+    async def _write(
+        self, records: list[dict[str, Any]], *, blame_rows: bool
+    ) -> tuple[list[Action], list[Rejected]]:
+        try:
+            return await self.upsert(records), []
+        except Exception as exc:
+            kind = classify(exc)
+            if kind == "record" or (kind == "batch" and blame_rows):
+                if len(records) == 1:
+                    return [], [(records[0], exc)]
+            elif kind != "batch" or len(records) == 1:
+                raise
+            blame_rows = blame_rows or kind == "record"
+        middle = len(records) // 2
+        first, second = records[:middle], records[middle:]
+        if blame_rows:
+            a = await self._write(first, blame_rows=True)
+            b = await self._write(second, blame_rows=True)
+            return a[0] + b[0], a[1] + b[1]
+        # Not (yet) a record's fault: if both halves fail alike, the batch as a whole is.
+        try:
+            a = await self._write(first, blame_rows=False)
+        except Exception as exc:
+            if classify(exc) != "batch":
+                raise
+            b = await self._write(second, blame_rows=False)  # raises if it fails too
+            a = await self._write(first, blame_rows=True)
+            return a[0] + b[0], a[1] + b[1]
+        b = await self._write(second, blame_rows=True)
+        return a[0] + b[0], a[1] + b[1]
+
+    async def upsert(self, records: list[dict[str, Any]]) -> list[Action]:
         """Store ``records`` (exported item dicts) in one transaction; one action per record.
 
         ``inserted``: a new article. ``updated``: a known URL with a changed body (version+1,
@@ -151,7 +207,7 @@ class ArticleStore:
                 positions.append(position)
         actions: list[Action] = ["skipped"] * len(records)
         if elements:
-            async with self.pool.connection() as conn:
+            async with self.connector.connection() as conn:
                 cursor = await conn.execute(
                     "SELECT newscrawl_upsert_articles(%s, %s)",
                     (Jsonb(elements, dumps=_dumps), Jsonb(related, dumps=_dumps)),
@@ -162,11 +218,30 @@ class ArticleStore:
                 actions[position] = action
         return actions
 
+    async def reject(self, rejected: list[Rejected], run_id: uuid.UUID | None = None) -> None:
+        """Put ``rejected`` records in ``rejected_items`` (migration 0005), with their errors."""
+        rows = [
+            (
+                run_id,
+                _without_nul(record.get("url")) if isinstance(record.get("url"), str) else None,
+                json.dumps(record, default=str),  # ASCII: whatever the record holds fits in text
+                sqlstate(exc),
+                _without_nul(describe(exc)[:2000]),
+            )
+            for record, exc in rejected
+        ]
+        async with self.connector.connection() as conn, conn.cursor() as cursor:
+            await cursor.executemany(
+                "INSERT INTO rejected_items (run_id, url, item, sqlstate, error)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                rows,
+            )
+
     async def known_url_keys(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` (see ``processors.url_key``) lead to a stored article."""
         if not keys:
             return set()
-        async with self.pool.connection() as conn:
+        async with self.connector.connection() as conn:
             cursor = await conn.execute(
                 "SELECT url_key FROM article_urls WHERE url_key = ANY(%s)", (keys,)
             )
@@ -174,7 +249,7 @@ class ArticleStore:
 
     async def counts(self) -> dict[str, int]:
         """Row counts: articles, urls, related, versions."""
-        async with self.pool.connection() as conn:
+        async with self.connector.connection() as conn:
             cursor = await conn.execute(
                 "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM article_urls),"
                 " (SELECT count(*) FROM related_articles), (SELECT count(*) FROM article_versions)"

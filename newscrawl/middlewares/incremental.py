@@ -28,8 +28,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from newscrawl.db.shared import CrawlerDatabase
-from newscrawl.db.store import ArticleStore, url_key
+from newscrawl.db.crawl import CrawlDatabase
+from newscrawl.db.store import ArticleStore
+from newscrawl.processors import url_key
 from newscrawl.spiders.base import ArticleSpider
 from newscrawl.vocab import ARTICLE, PAGE_KIND, STATS_INCREMENTAL
 
@@ -47,17 +48,17 @@ class IncrementalMiddleware:
         self.crawler = crawler
         self.stats = crawler.stats
         self.batch_size = batch_size
-        self.database: CrawlerDatabase | None = None
+        self.database: CrawlDatabase | None = None
         self.store: ArticleStore | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalMiddleware:
         settings = crawler.settings
-        if not settings.getbool("NEWSCRAWL_STORE_ENABLED", True):
+        if not settings.getbool("NEWSCRAWL_STORE_ENABLED"):
             raise NotConfigured("the store is disabled: nothing to compare with")
-        if not settings.getbool("NEWSCRAWL_INCREMENTAL_ENABLED", True):
+        if not settings.getbool("NEWSCRAWL_INCREMENTAL_ENABLED"):
             raise NotConfigured("NEWSCRAWL_INCREMENTAL_ENABLED is off")
-        middleware = cls(crawler, max(1, settings.getint("NEWSCRAWL_INCREMENTAL_BATCH_SIZE", 200)))
+        middleware = cls(crawler, max(1, settings.getint("NEWSCRAWL_INCREMENTAL_BATCH_SIZE")))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
@@ -68,14 +69,15 @@ class IncrementalMiddleware:
                 "Incremental crawl off (-a incremental=0): stored articles are fetched again"
             )
             return
-        database = CrawlerDatabase.of(self.crawler)
+        database = CrawlDatabase.of(self.crawler)
         try:
-            self.store = (await database.acquire()).store
+            await database.acquire()
         except Exception as exc:  # crawl everything rather than nothing
             logger.error("Incremental crawl off, no database: %s", database.describe(exc))
             self.stats.inc_value(f"{STATS_INCREMENTAL}/errors")
             return
         self.database = database
+        self.store = ArticleStore(database.link())
         logger.info(
             "Incremental crawl: articles already stored in %s are not fetched", database.label
         )
@@ -122,7 +124,7 @@ class IncrementalMiddleware:
             logger.error(
                 "Incremental lookup of %d URLs failed, fetching them: %s",
                 len(keyed),
-                CrawlerDatabase.of(self.crawler).describe(exc),
+                CrawlDatabase.of(self.crawler).describe(exc),
             )
             self.stats.inc_value(f"{STATS_INCREMENTAL}/errors")
             return requests

@@ -17,6 +17,10 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
+from scrapy.utils.test import get_crawler
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,3 +125,12 @@ def crawl_daily8(server_url: str, dsn: str, workdir: Path, **args: str) -> Crawl
 def query(dsn: str, sql: str, *params: Any) -> list[dict[str, Any]]:
     with psycopg.connect(dsn, row_factory=dict_row) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def project_crawler(spidercls: type[Spider], settings: dict[str, Any] | None = None) -> Crawler:
+    """A crawler with the project's settings (``newscrawl.settings``) and ``settings`` over them,
+    as ``scrapy crawl`` builds it (Scrapy's ``get_crawler`` leaves the project's out)."""
+    merged = BaseSettings()  # not Settings: Scrapy's defaults would undo get_crawler's reactor
+    merged.setmodule("newscrawl.settings", priority="project")
+    merged.update(settings or {}, priority="cmdline")
+    return get_crawler(spidercls, merged.copy_to_dict())

@@ -1,0 +1,276 @@
+"""The Writer: every batch reaches the database, the dead letters or the spool.
+
+One write path for the crawl's pipeline and for ``newscrawl db replay``:
+
+- an outage (see :mod:`newscrawl.db.errors`) is retried with backoff; a batch that
+  still fails is spooled, and the writer then sends batches straight to the spool
+  (the breaker is open) until one attempt, ``backoff_max`` seconds later, finds the
+  database back. A refused connection fails in milliseconds, so an outage costs
+  the crawl next to nothing;
+- a record PostgreSQL refuses for its content is isolated by the store and put in
+  ``rejected_items``; the rest of its batch is stored;
+- any other error spools the batch without retries.
+
+A replay sends each spool file through the same path without retries: an outage
+stops it (the files wait), a file that fails otherwise is kept and the next one
+is tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from newscrawl.db.connection import Database
+from newscrawl.db.errors import classify, describe
+from newscrawl.db.spool import Spool
+from newscrawl.db.store import Action, ArticleStore, Rejected
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Count = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry an outage.
+
+    Delays are ``backoff * 2**n`` seconds capped at ``backoff_max``, jittered into
+    their upper half so that crawls that lost the database together do not all
+    come back in the same instant.
+    """
+
+    times: int = 0
+    backoff: float = 1.0
+    backoff_max: float = 30.0
+
+    async def run(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        on_retry: Callable[[Exception, int, float], None] | None = None,
+        times: int | None = None,
+    ) -> T:
+        """``attempt()``, retried up to ``times`` (default: the policy's) on outages only."""
+        times = self.times if times is None else times
+        failures = 0
+        while True:
+            try:
+                return await attempt()
+            except Exception as exc:
+                if failures >= times or classify(exc) != "outage":
+                    raise
+                delay = min(self.backoff_max, self.backoff * 2**failures)
+                delay *= random.uniform(0.5, 1.0)
+                failures += 1
+                if on_retry is not None:
+                    on_retry(exc, failures, delay)
+                await asyncio.sleep(delay)
+
+
+@dataclass
+class Replayed:
+    """What a replay did."""
+
+    actions: Counter[str] = field(default_factory=Counter)
+    files: int = 0
+    rejected: int = 0
+    kept: list[Path] = field(default_factory=list)  # files that failed, left for later
+    outage: bool = False  # the database was (or went) away: the rest waits
+
+    @property
+    def records(self) -> int:
+        return sum(self.actions.values())
+
+
+class Writer:
+    """Writes batches into ``database`` through ``store``, falling back to ``spool``.
+
+    ``count(key, n)`` receives the outcome figures (``batches``, each store action,
+    ``rejected``, ``retries``, ``errors``, ``spooled``, ``lost``, ``replayed`` and
+    ``replayed/<action>``); rejected records are tagged with ``run_id``.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        store: ArticleStore,
+        spool: Spool,
+        *,
+        retry: RetryPolicy,
+        timeout: float,
+        count: Count,
+        run_id: uuid.UUID | None = None,
+    ) -> None:
+        self.database = database
+        self.store = store
+        self.spool = spool
+        self.retry = retry
+        self.timeout = timeout
+        self.count = count
+        self.run_id = run_id
+        # While the breaker is open, batches go straight to the spool until this
+        # (event loop) time; then one attempt, without retries, probes the database.
+        self._outage_until: float | None = None
+
+    @property
+    def in_outage(self) -> bool:
+        """The last attempt found the database out of reach."""
+        return self._outage_until is not None
+
+    async def write(self, batch: list[dict[str, Any]]) -> None:
+        """Store ``batch``; what cannot be stored is dead-lettered or spooled, never raised."""
+        loop = asyncio.get_running_loop()
+        if self._outage_until is not None and loop.time() < self._outage_until:
+            await self._spool(batch)
+            return
+        try:
+            actions, rejected = await self.retry.run(
+                lambda: self._attempt(batch),
+                lambda exc, failures, delay: self._retrying(exc, failures, delay, len(batch)),
+                times=0 if self.in_outage else None,
+            )
+        except Exception as exc:  # the crawl goes on whatever the database did
+            outage = classify(exc) == "outage"
+            if outage:
+                self._outage_until = loop.time() + self.retry.backoff_max
+            logger.error(
+                "Could not store %d items in %s: %s%s",
+                len(batch),
+                self.database.label,
+                describe(exc, self.database.dsn),
+                f" (spooling the next batches for {self.retry.backoff_max:g}s)" if outage else "",
+            )
+            logger.debug("Store error detail", exc_info=exc)
+            self.count("errors", len(batch))
+            await self._spool(batch)
+            return
+        if self._outage_until is not None:
+            logger.info("The database is back: %s", self.database.label)
+            self._outage_until = None
+        self.count("batches", 1)
+        for action, n in Counter(actions).items():
+            self.count(action, n)
+        await self._reject(rejected)
+
+    async def replay(self, batch_size: int = 200) -> Replayed:
+        """Replay the spool, oldest file first, removing each once all its records are in.
+
+        Skipped while the breaker is open: an outage is not waited out twice.
+        """
+        done = Replayed(outage=self.in_outage)
+        if done.outage:
+            return done
+        for path in self.spool.pending():
+            with self.spool.claim(path) as records:
+                if records is None:
+                    continue
+                try:
+                    for start in range(0, len(records), batch_size):
+                        batch = records[start : start + batch_size]
+                        actions, rejected = await self._attempt(batch)
+                        done.actions.update(actions)
+                        done.rejected += len(rejected)
+                        await self._reject(rejected, raising=True)
+                except Exception as exc:
+                    done.outage = classify(exc) == "outage"
+                    if done.outage:
+                        self._outage_until = asyncio.get_running_loop().time()
+                    self._replay_failed(path, exc, done.outage)
+                    done.kept.append(path)
+                    if done.outage:
+                        break
+                    continue
+                self.spool.remove(path)
+                done.files += 1
+        for action, n in done.actions.items():
+            self.count("replayed", n)
+            self.count(f"replayed/{action}", n)
+        if done.records or done.files:
+            logger.info(
+                "Replayed %d spooled items from %d files into %s (%s)",
+                done.records,
+                done.files,
+                self.database.label,
+                ", ".join(f"{n} {action}" for action, n in sorted(done.actions.items())),
+            )
+        return done
+
+    async def _attempt(self, batch: list[dict[str, Any]]) -> tuple[list[Action], list[Rejected]]:
+        try:
+            return await asyncio.wait_for(self.store.write(batch), self.timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no answer within {self.timeout:g}s") from None
+
+    def _retrying(self, exc: Exception, failures: int, delay: float, size: int) -> None:
+        logger.warning(
+            "Database unavailable (%s): retrying %d items in %.1fs (retry %d of %d)",
+            describe(exc, self.database.dsn),
+            size,
+            delay,
+            failures,
+            self.retry.times,
+        )
+        self.count("retries", 1)
+
+    def _replay_failed(self, path: Path, exc: Exception, outage: bool) -> None:
+        logger.warning(
+            "Replay of spool file %s failed (%s): %s",
+            path,
+            describe(exc, self.database.dsn),
+            "the database is unavailable, the spool waits"
+            if outage
+            else "it is kept, the other files go on",
+        )
+
+    async def _reject(self, rejected: list[Rejected], *, raising: bool = False) -> None:
+        """Dead-letter ``rejected`` in ``rejected_items``; spool them if even that fails."""
+        if not rejected:
+            return
+        for record, exc in rejected:
+            logger.warning(
+                "The database rejected item %s: %s (kept in rejected_items)",
+                record.get("url"),
+                describe(exc, self.database.dsn),
+            )
+        self.count("rejected", len(rejected))
+        try:
+            await asyncio.wait_for(self.store.reject(rejected, self.run_id), self.timeout)
+        except Exception as exc:
+            if raising:
+                raise
+            logger.error(
+                "Could not record %d rejected items: %s",
+                len(rejected),
+                describe(exc, self.database.dsn),
+            )
+            await self._spool([record for record, _ in rejected])
+
+    async def _spool(self, records: list[dict[str, Any]]) -> None:
+        try:
+            # fsync can take long on a busy disk: off the event loop's thread (writes are
+            # serialised by the caller, so a spool file never sees two appends at once).
+            path = await asyncio.to_thread(self.spool.append, records)
+        except OSError as exc:
+            logger.critical(
+                "Could not spool %d items to %s (%s): they are lost",
+                len(records),
+                self.spool.directory,
+                exc,
+            )
+            self.count("lost", len(records))
+            return
+        self.count("spooled", len(records))
+        logger.warning(
+            "Spooled %d items to %s; they are stored when the crawl closes, at the next"
+            " start or by `newscrawl db replay`",
+            len(records),
+            path,
+        )

@@ -1,0 +1,303 @@
+"""The write path against a real PostgreSQL: what each kind of failure leads to.
+
+A poison record (one PostgreSQL refuses for its own content) is isolated and
+dead-lettered while its batch is stored; a refused connection is an outage found
+in milliseconds; refused credentials fail at once; no DSN leaks its password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from newscrawl.db.connection import Database
+from newscrawl.db.crawl import open_database
+from newscrawl.db.errors import DatabaseMisconfigured, DatabaseUnavailable, classify
+from newscrawl.db.spool import Spool
+from newscrawl.db.store import ArticleStore
+from newscrawl.db.writer import RetryPolicy, Writer
+from newscrawl.demo.server import SiteServer
+from newscrawl.demo.site import Resource, SampleSite
+from newscrawl.processors import body_hash, url_key
+from tests.support.crawl import crawl_daily8, query
+
+
+def record(n: int, **fields: Any) -> dict[str, Any]:
+    body = f"Story number {n}.\nIt has two paragraphs."
+    return {
+        "url": f"https://news.example/story/{n}",
+        "headline": f"Headline {n}",
+        "articleBody": body,
+        "bodyHash": body_hash(body),
+        **fields,
+    }
+
+
+def poison(n: int) -> dict[str, Any]:
+    """A record whose 3 KB canonical URL (random, so incompressible) exceeds what a
+    PostgreSQL index row can hold: SQLSTATE 54000, one record's fault."""
+    return record(n, canonicalUrl=f"https://news.example/{secrets.token_hex(1500)}")
+
+
+def writer_for(dsn: str, spool_dir: Path, counts: Counter[str], **retry: Any) -> Writer:
+    database = Database(dsn=dsn, label="test")
+    return Writer(
+        database,
+        ArticleStore(database.link(timeout=5)),
+        Spool.of(dsn, spool_dir),
+        retry=RetryPolicy(**retry),
+        timeout=5,
+        count=lambda key, n: counts.update({key: n}),
+    )
+
+
+async def migrated(dsn: str) -> None:
+    async with open_database(dsn, "unused"):
+        pass
+
+
+def test_a_poison_record_is_dead_lettered_and_its_batch_stored(
+    fresh_db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    counts: Counter[str] = Counter()
+    batch = [record(n) for n in range(20)]
+    batch.insert(7, poison(99))
+    batch.insert(13, record(98, relatedArticles=[{"url": poison(97)["canonicalUrl"]}]))
+
+    async def scenario() -> None:
+        await migrated(fresh_db)
+        writer = writer_for(fresh_db, tmp_path, counts)
+        await writer.write(batch)
+
+    asyncio.run(scenario())
+    assert counts["inserted"] == 20 and counts["rejected"] == 2
+    assert not counts["spooled"] and not counts["errors"]
+    assert query(fresh_db, "SELECT count(*) AS n FROM articles")[0]["n"] == 20
+    rows = query(fresh_db, "SELECT url, item, sqlstate, error FROM rejected_items ORDER BY url")
+    assert [row["url"] for row in rows] == [
+        "https://news.example/story/98",
+        "https://news.example/story/99",
+    ]
+    assert {row["sqlstate"] for row in rows} == {"54000"}
+    assert "index row" in rows[0]["error"]
+    assert '"canonicalUrl"' in rows[1]["item"]
+    assert "The database rejected item https://news.example/story/99" in caplog.text
+
+
+def test_replay_dead_letters_poison_and_goes_on(fresh_db: str, tmp_path: Path) -> None:
+    counts: Counter[str] = Counter()
+    spool = Spool.of(fresh_db, tmp_path)
+    first = spool.append([record(1), poison(2), record(3)])
+    spool.close()
+    second = spool.append([record(4)])
+    spool.close()
+
+    async def scenario() -> int:
+        await migrated(fresh_db)
+        done = await writer_for(fresh_db, tmp_path, counts).replay(batch_size=10)
+        return done.records
+
+    assert asyncio.run(scenario()) == 3
+    assert not first.exists() and not second.exists()
+    assert counts["replayed/inserted"] == 3 and counts["rejected"] == 1
+    assert query(fresh_db, "SELECT url FROM rejected_items") == [
+        {"url": "https://news.example/story/2"}
+    ]
+
+
+def test_a_file_that_fails_is_kept_and_the_next_one_replayed(fresh_db: str, tmp_path: Path) -> None:
+    counts: Counter[str] = Counter()
+    spool = Spool.of(fresh_db, tmp_path)
+    first = spool.append([record(1)])
+    spool.close()
+    second = spool.append([record(2)])
+    spool.close()
+
+    async def scenario() -> list[Path]:
+        await migrated(fresh_db)
+        with psycopg.connect(fresh_db, autocommit=True) as conn:  # every write now fails
+            conn.execute("ALTER TABLE article_urls RENAME TO moved")
+        writer = writer_for(fresh_db, tmp_path, counts)
+        kept = (await writer.replay()).kept
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute("ALTER TABLE moved RENAME TO article_urls")
+        await writer.replay()
+        return kept
+
+    assert asyncio.run(scenario()) == [first, second]  # neither stopped the other
+    assert not first.exists() and not second.exists()
+    assert counts["replayed"] == 2
+
+
+def test_a_refused_connection_is_an_outage_found_at_once(tmp_path: Path) -> None:
+    refused = "postgresql://postgres@127.0.0.1:9/none"
+    counts: Counter[str] = Counter()
+    writer = writer_for(refused, tmp_path, counts, times=0, backoff_max=60)
+
+    async def scenario() -> float:
+        started = time.monotonic()
+        await writer.write([record(1)])  # fails: the breaker opens
+        await writer.write([record(2)])  # straight to the spool
+        assert writer.in_outage
+        assert not (await writer.replay()).records  # an outage is not waited out twice
+        return time.monotonic() - started
+
+    took = asyncio.run(scenario())
+    assert took < writer.timeout  # a pool would have waited out its timeout
+    assert counts["errors"] == 1 and counts["spooled"] == 2
+    assert writer.spool.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "fix"),
+    [
+        ({"dbname": "no_such_db"}, "createdb"),
+        ({"user": "no_such_role"}, "create the role"),
+    ],
+)
+def test_a_refusing_server_fails_at_once_with_a_hint(
+    pg_dsn: str, change: dict[str, str], fix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    dsn = make_conninfo(pg_dsn, **change)
+
+    async def scenario() -> None:
+        async with open_database(dsn, "unused", retry=RetryPolicy(times=5, backoff=10)):
+            pass
+
+    started = time.monotonic()
+    with pytest.raises(DatabaseMisconfigured, match=fix):
+        asyncio.run(scenario())
+    assert time.monotonic() - started < 5  # five retries would take a minute
+    assert "retrying" not in caplog.text
+
+
+def test_an_unreachable_server_is_retried(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        retry = RetryPolicy(times=2, backoff=0.01)
+        async with open_database("postgresql://postgres@127.0.0.1:9/x", "unused", retry=retry):
+            pass
+
+    with pytest.raises(DatabaseUnavailable, match="Cannot open PostgreSQL"):
+        asyncio.run(scenario())
+    assert caplog.text.count("retrying in") == 2
+
+
+# --------------------------------------------------------------------------- secrets
+
+PASSWORD = "Pa55@wOrd"
+MALFORMED = [
+    "host=127.0.0.1 port=9 password='Pa55 wOrd",  # unterminated quote
+    "postgresql://u:Pa55@wOrd@127.0.0.1:9/x",  # unencoded "@"
+    "postgresql://postgres:Pa55wOrd@[::1",  # unterminated IPv6 host
+    "postgresql://u@127.0.0.1:9/x?password=Pa55wOrd&sslmode=bogus",
+    "host=127.0.0.1 port=9 password = Pa55wOrd sslmode=bogus",
+    "postgres://u:Pa55%40wOrd@127.0.0.1:9/x?connect_timeout=x",
+]
+
+
+@pytest.mark.parametrize("dsn", MALFORMED)
+def test_no_dsn_leaks_its_password(dsn: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    async def scenario() -> None:
+        async with open_database(dsn, "unused", retry=RetryPolicy(times=1, backoff=0.01)):
+            pass
+
+    with pytest.raises((DatabaseMisconfigured, DatabaseUnavailable)) as failure:
+        asyncio.run(scenario())
+    shown = f"{failure.value}\n{caplog.text}"
+    assert "***" in shown
+    for part in ("Pa55", "wOrd", "Pa55%40wOrd"):
+        assert part not in shown, shown
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (psycopg.errors.ProgramLimitExceeded(), "record"),  # an OperationalError subclass
+        (psycopg.errors.InvalidTimeZoneDisplacementValue(), "record"),
+        (psycopg.errors.UniqueViolation(), "record"),
+        (psycopg.errors.AdminShutdown(), "outage"),
+        (psycopg.errors.DeadlockDetected(), "outage"),
+        (psycopg.errors.InvalidPassword(), "config"),
+        (psycopg.errors.InvalidCatalogName(), "config"),
+        (psycopg.errors.UndefinedTable(), "batch"),
+        (psycopg.OperationalError("connection refused"), "outage"),
+        (psycopg.OperationalError('FATAL: role "x" does not exist'), "config"),
+        (TimeoutError(), "outage"),
+        (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogate"), "record"),
+    ],
+)
+def test_errors_are_classified_by_sqlstate(exc: Exception, kind: str) -> None:
+    assert classify(exc) == kind
+
+
+# --------------------------------------------------------------------------- a real crawl
+
+
+class PoisonSite(SampleSite):
+    """The sample site with one article whose canonical URL is 3 KB of random characters."""
+
+    def __init__(self, n_articles: int) -> None:
+        super().__init__(n_articles=n_articles)
+        special = self.special
+        awkward = {special.duplicate_of, special.duplicate, special.latin1, *special.unlisted}
+        self.poison_id = sorted(self.expected_unique_stories() - awkward)[0]
+        self.long_path = f"/en/story/{secrets.token_hex(1500)}"
+
+    def render(self, path_with_query: str, host: str = "127.0.0.1") -> Resource | None:
+        resource = super().render(path_with_query, host)
+        if resource is not None and path_with_query == f"/en/article/{self.poison_id}":
+            url = f"http://{host}/en/article/{self.poison_id}"
+            body = resource.body.replace(
+                f'"{url}"'.encode(), f'"http://{host}{self.long_path}"'.encode()
+            )
+            resource = Resource(
+                resource.status, {**resource.headers, "Content-Length": str(len(body))}, body
+            )
+        return resource
+
+
+def test_one_poison_article_among_150_in_a_real_crawl(fresh_db: str, tmp_path: Path) -> None:
+    site = PoisonSite(n_articles=154)
+    with SiteServer(site) as server:
+        result = crawl_daily8(server.url, fresh_db, tmp_path)
+    assert result.returncode == 0, result.log[-3000:]
+    good = site.expected_unique_stories() - {site.poison_id}
+    assert len(good) >= 150
+    keys = [url_key(f"{server.url}/en/article/{story_id}") for story_id in good]
+    rows = query(
+        fresh_db, "SELECT url_key, article_id FROM article_urls WHERE url_key = ANY(%s)", keys
+    )
+    assert {row["url_key"] for row in rows} == set(keys)
+    assert len({row["article_id"] for row in rows}) == len(good)
+    assert query(fresh_db, "SELECT count(*) AS n FROM articles")[0]["n"] == len(good)
+    (rejected,) = query(fresh_db, "SELECT * FROM rejected_items")
+    assert rejected["url"] == f"{server.url}/en/article/{site.poison_id}"
+    assert rejected["sqlstate"] == "54000" and site.long_path in rejected["item"]
+    (run,) = query(fresh_db, "SELECT * FROM crawl_runs")
+    assert rejected["run_id"] == run["id"]
+    assert result.stat("newscrawl/store/rejected") == run["items_rejected"] == 1
+    assert run["items_stored"] == len(good) and run["finish_reason"] == "finished"
+    assert not result.stat("newscrawl/store/spooled")
+    assert f"The database rejected item {rejected['url']}" in result.log
+
+    replay = subprocess.run(
+        [sys.executable, "-m", "newscrawl.cli", "db", "replay", "--database-url", fresh_db],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert replay.returncode == 0, replay.stderr
