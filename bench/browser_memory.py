@@ -1,7 +1,18 @@
-"""Browser memory over a long rendered crawl: recycled browser contexts against one context.
+"""Browser memory: a crawl that renders nothing, and a long rendered crawl.
 
-Crawls the sample site with ``-a render=always`` (every article and listing
-page through Chromium) twice in the same command, with contexts recycled every
+``--idle``: a ``render=auto`` crawl of the sample site's server-rendered pages
+(none needs the browser) with newscrawl's download handler, which starts
+Playwright on the first page that asks for it, against scrapy-playwright's own
+handler configured as its documentation says (it starts Playwright's Node driver
+at crawl open, one per scheme). Reports the peak RSS of the crawl's whole
+process tree (crawl, Node drivers, Chromium) sampled every 0.1 s, and the
+browser processes seen. Writes ``bench/results/browser_idle.json``.
+
+    python -m bench.browser_memory --idle [--pages 100]
+
+Otherwise: recycled browser contexts against one context. Crawls the sample
+site with ``-a render=always`` (every article and listing page through
+Chromium) twice in the same command, with contexts recycled every
 ``NEWSCRAWL_BROWSER_CONTEXT_PAGES`` pages and with one context for the whole
 crawl, and samples the proportional set size (PSS: shared pages counted once
 across Chromium's processes) of the browser processes while they run.
@@ -16,6 +27,7 @@ bare figure: the machines are shared and noisy.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -33,6 +45,11 @@ from newscrawl.demo.site import SampleSite
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "browser_memory.json"
+IDLE_RESULTS = RESULTS.with_name("browser_idle.json")
+PLAYWRIGHT_HANDLERS = json.dumps(
+    dict.fromkeys(("http", "https"), "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler")
+)
+BROWSER_PROCESSES = ("node", "chromium", "chrome")
 SETTINGS = {
     "AUTOTHROTTLE_ENABLED": "False",
     "DOWNLOAD_DELAY": "0",
@@ -95,24 +112,100 @@ def crawl(url: str, pages: int, context_pages: int, workdir: Path) -> dict[str, 
     }
 
 
+def tree_rss_mb(root: psutil.Process) -> tuple[float, set[str]]:
+    """RSS of ``root`` and every process under it, in MiB, and the browser processes there."""
+    total, browsers = 0, set()
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            total += process.memory_info().rss
+            name = Path(process.exe()).name
+        except psutil.Error:
+            continue
+        if name.startswith(BROWSER_PROCESSES):
+            browsers.add(name)
+    return total / 2**20, browsers
+
+
+def idle_crawl(url: str, pages: int, handler: str, workdir: Path) -> dict[str, Any]:
+    """A ``render=auto`` crawl of pages that need no browser; its tree's peak RSS."""
+    stats_file = workdir / f"stats-idle-{handler}.json"
+    command = [sys.executable, "-m", "scrapy", "crawl", "daily8"]
+    command += ["-a", f"start_urls={url}/en", "-a", "render=auto", "-a", f"max_pages={pages}"]
+    settings = {**SETTINGS, "NEWSCRAWL_STATS_FILE": str(stats_file)}
+    if handler == "scrapy-playwright":
+        settings["DOWNLOAD_HANDLERS"] = PLAYWRIGHT_HANDLERS
+    for key, value in settings.items():
+        command += ["-s", f"{key}={value}"]
+    peak, browsers = 0.0, set()
+    started = time.monotonic()
+    with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL) as process:
+        root = psutil.Process(process.pid)
+        while process.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                rss, seen = tree_rss_mb(root)
+                peak, browsers = max(peak, rss), browsers | seen
+            time.sleep(0.1)
+    stats = json.loads(stats_file.read_text())
+    return {
+        "handler": handler,
+        "returncode": process.returncode,
+        "wall_s": round(time.monotonic() - started, 1),
+        "items": stats.get("item_scraped_count", 0),
+        "rendered": stats.get("newscrawl/browser/rendered", 0),
+        "browser_processes": sorted(browsers),
+        "peak_tree_rss_mb": round(peak, 1),
+    }
+
+
+def idle(pages: int, output: Path) -> int:
+    site = SampleSite(n_articles=pages + 20)
+    with SiteServer(site) as server, tempfile.TemporaryDirectory() as tmp:
+        runs = [
+            idle_crawl(server.url, pages, handler, Path(tmp))
+            for handler in ("scrapy-playwright", "newscrawl")
+        ]
+    baseline, ours = runs
+    results = {
+        "pages": pages,
+        "runs": runs,
+        "rss_ratio": round(ours["peak_tree_rss_mb"] / baseline["peak_tree_rss_mb"], 2),
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=1) + "\n")
+    print("| handler | items | rendered | browser processes | peak RSS (tree) | wall |")
+    print("|---|---|---|---|---|---|")
+    for run in runs:
+        print(
+            f"| {run['handler']} | {run['items']} | {run['rendered']} "
+            f"| {', '.join(run['browser_processes']) or 'none'} "
+            f"| {run['peak_tree_rss_mb']} MiB | {run['wall_s']} s |"
+        )
+    print(f"\nnewscrawl / scrapy-playwright peak RSS: {results['rss_ratio']}x")
+    return 0 if all(run["returncode"] == 0 for run in runs) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=300, help="article pages to render")
     parser.add_argument("--context-pages", type=int, default=100, help="pages per context")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument("--output", type=Path, help="where to write the JSON")
+    parser.add_argument("--idle", action="store_true", help="a crawl that renders nothing")
     args = parser.parse_args(argv)
     executable = resolve_executable(None)
     if executable is None:
         print("No Chromium: apt-get install chromium (or set NEWSCRAWL_BROWSER)", file=sys.stderr)
         return 1
+    if args.idle:
+        return idle(args.pages, args.output or IDLE_RESULTS)
     site = SampleSite(n_articles=args.pages + 20)
     runs = []
     with SiteServer(site) as server, tempfile.TemporaryDirectory() as tmp:
         for context_pages in (args.context_pages, 0):
             runs.append(crawl(server.url, args.pages, context_pages, Path(tmp)))
     results = {"browser": executable, "pages": args.pages, "runs": runs}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=1) + "\n")
+    output = args.output or RESULTS
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=1) + "\n")
     print("| contexts | rendered | recycled | PSS first ¼ | PSS last ¼ | growth | peak | wall |")
     print("|---|---|---|---|---|---|---|---|")
     for run in runs:

@@ -5,22 +5,30 @@ asks for it (``-a render=auto|always|never``, see
 :mod:`newscrawl.middlewares.browser`). This module holds what does not depend
 on a running crawl: finding the system's Chromium (``NEWSCRAWL_BROWSER``, else
 the first of :data:`CANDIDATES`), installing scrapy-playwright's download
-handlers only for crawls that may render (so the others never start
-Playwright), what a rendered page waits for, and telling an app shell from a
-page with content.
+handler only for crawls that may render, starting Playwright and its Node
+driver only when the first page asks for the browser (a crawl whose pages all
+read without one never starts it), what a rendered page waits for, and telling
+an app shell from a page with content.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from playwright.async_api import Browser, Page
 from playwright.async_api import Request as PlaywrightRequest
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
-from scrapy.http import HtmlResponse, Response
+from scrapy import signals
+from scrapy.core.downloader.handlers.base import BaseDownloadHandler
+from scrapy.crawler import Crawler
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.settings import Settings
+from scrapy.utils.misc import build_from_crawler, load_object
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 from scrapy_playwright.provider import PlaywrightBrowserProvider
 
@@ -32,7 +40,7 @@ RENDER_MODES = (AUTO, ALWAYS, NEVER)
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 """Where Debian/Ubuntu packages put Chromium (or Chrome); ``playwright install`` is not needed."""
 
-PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+DOWNLOAD_HANDLER = "newscrawl.browser.BrowserDownloadHandler"
 ABORTED_RESOURCE_TYPES = frozenset({"image", "media", "font"})
 SHELL_MAX_TEXT = 400
 """Visible characters below which a page with scripts is an app shell, not a page to read."""
@@ -77,9 +85,68 @@ def configure(settings: Settings, render: str) -> str | None:
     settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", options, priority)
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
     for scheme in ("http", "https"):
-        handlers.setdefault(scheme, PLAYWRIGHT_HANDLER)
+        handlers.setdefault(scheme, DOWNLOAD_HANDLER)
     settings.set("DOWNLOAD_HANDLERS", handlers, "spider")
     return options["executable_path"]
+
+
+class BrowserDownloadHandler(BaseDownloadHandler):
+    """``http``/``https`` handler: plain requests go to Scrapy's own handler; the first
+    request with ``playwright`` in its meta starts scrapy-playwright's handler.
+
+    scrapy-playwright's handler starts Playwright's Node driver (about 125 MB) when
+    the crawl opens, one per scheme, whether or not a page is ever rendered. Here
+    one handler, shared by both schemes, starts on first use.
+    """
+
+    lazy = False
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        plain = crawler.settings.getdict("DOWNLOAD_HANDLERS_BASE")["http"]
+        self.plain: Any = build_from_crawler(load_object(plain), crawler)
+        self.browser = _BROWSERS.setdefault(crawler, _LazyBrowser(crawler))
+
+    async def download_request(self, request: Request) -> Response:
+        if request.meta.get("playwright"):
+            handler = await self.browser.handler()
+            rendered: Response = await handler.download_request(request)
+            return rendered
+        response: Response = await self.plain.download_request(request)
+        return response
+
+    async def close(self) -> None:
+        await self.plain.close()
+        await self.browser.close()
+
+
+class _LazyBrowser:
+    """One crawl's scrapy-playwright handler, made on first use and closed once."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self._handler: ScrapyPlaywrightDownloadHandler | None = None
+        self._lock = asyncio.Lock()
+
+    async def handler(self) -> ScrapyPlaywrightDownloadHandler:
+        async with self._lock:
+            if self._handler is None:
+                handler = ScrapyPlaywrightDownloadHandler.from_crawler(self.crawler)
+                # It starts Playwright when the engine starts; that is now, and once.
+                self.crawler.signals.disconnect(
+                    handler._maybe_launch_in_thread, signals.engine_started
+                )
+                await handler._maybe_launch_in_thread()
+                self._handler = handler
+            return self._handler
+
+    async def close(self) -> None:
+        handler, self._handler = self._handler, None
+        if handler is not None:
+            await handler.close()
+
+
+_BROWSERS: WeakKeyDictionary[Crawler, _LazyBrowser] = WeakKeyDictionary()
 
 
 class ChromiumProvider(PlaywrightBrowserProvider):

@@ -35,6 +35,10 @@ RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
 REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Quiet by default: progress, warnings and errors, not a line per page and item
+# (``-s LOG_LEVEL=DEBUG`` for those). Progress every 15 s, so even a short crawl shows it.
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 15.0
 
 ITEM_PIPELINES = {
     "newscrawl.pipelines.validate.ValidatePipeline": 100,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from newscrawl import browser
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
 from newscrawl.processors import url_key
-from tests.support.crawl import CrawlResult, query, run_crawl
+from tests.support.crawl import CrawlResult, query, start_crawl
 from tests.support.database import temporary_database
 
 PIPELINES = {  # no feed dedupe: a story and its app twin both reach the feed
@@ -57,16 +58,42 @@ def crawl(
 ) -> CrawlResult:
     """``scrapy crawl daily8`` from ``start``; into ``dsn``, else feed only."""
     store = {"NEWSCRAWL_DATABASE_URL": dsn} if dsn else {"NEWSCRAWL_STORE_ENABLED": "False"}
-    result = run_crawl(
+    running = start_crawl(
         "daily8",
         workdir,
         args={"start_urls": f"{server.url}{start}", **args},
         settings={"ITEM_PIPELINES": json.dumps(PIPELINES), **store, **(settings or {})},
-        timeout=90,
     )
+    children: set[str] = set()
+    deadline = time.monotonic() + 90
+    while running.process.poll() is None and time.monotonic() < deadline:
+        children |= descendants(running.process.pid)
+        time.sleep(0.05)
+    result = running.wait(timeout=1)
+    result.children = children
     assert result.returncode == 0, result.log[-3000:]
     assert result.stats["finish_reason"] == "finished"
     return result
+
+
+def descendants(pid: int) -> set[str]:
+    """Executables (base names) of the processes under ``pid``, read from /proc."""
+    names: set[str] = set()
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:  # exited meanwhile
+                continue
+            for child in map(int, children):
+                try:
+                    names.add(Path(f"/proc/{child}/exe").readlink().name)
+                except OSError:
+                    continue
+                pending.append(child)
+    return names
 
 
 def error_lines(result: CrawlResult) -> list[str]:
@@ -142,6 +169,7 @@ def test_auto_renders_only_the_pages_that_need_it(auto_crawl: AutoCrawl) -> None
     assert result.stat("playwright/page_count") == shells
     assert result.stat("playwright/browser_count") == 1
     assert result.stat("newscrawl/browser/skipped") == 0
+    assert {"node", "chromium"} <= result.children  # what the static crawl below must not start
     for key in app_ids(auto_crawl.site):
         assert hits[f"/app/en/article/{key}"] == 2  # plain HTTP, then the browser
         assert hits[f"/api/article/{key}.json"] == 1  # only the browser runs the script
@@ -158,6 +186,8 @@ def test_static_pages_never_start_a_browser(
 ) -> None:
     result = crawl(server, tmp_path, "/en", max_pages="6")
     assert len(result.items) >= 5
+    assert not {"node", "chromium"} & result.children  # no Node driver, no Chromium
+    assert "Starting download handler" not in result.log
     assert result.stat("playwright/browser_count") == 0
     assert result.stat("newscrawl/browser/rendered") == 0
     assert result.stat("newscrawl/browser/fallback") == 0
@@ -266,8 +296,8 @@ def test_configure_installs_playwright_only_for_crawls_that_may_render(
     settings.set("NEWSCRAWL_BROWSER", chromium)
     assert browser.configure(settings, browser.AUTO) == chromium
     assert settings.getdict("DOWNLOAD_HANDLERS") == {
-        "http": browser.PLAYWRIGHT_HANDLER,
-        "https": browser.PLAYWRIGHT_HANDLER,
+        "http": browser.DOWNLOAD_HANDLER,
+        "https": browser.DOWNLOAD_HANDLER,
     }
     options = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
     assert options["executable_path"] == chromium

@@ -224,6 +224,13 @@ def test_the_database_password_appears_nowhere(crawled: Crawled, tmp_path: Path)
     assert not [text for text in outputs if PASSWORD in text]
 
 
+def test_the_debug_log_names_items_without_dumping_them(crawled: Crawled) -> None:
+    log = crawled.result.log
+    scraped = [line for line in log.splitlines() if "] DEBUG: Scraped http" in line]
+    assert len(scraped) == len(crawled.result.items) > 0
+    assert "'articleBody'" not in log and "'headline'" not in log
+
+
 # --------------------------------------------------------------------------- crawl boundaries
 
 

@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,13 @@ from scrapy.utils.test import get_crawler
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Fast and quiet for loopback servers; everything else stays the project's default.
+# Fast for loopback servers; everything else (the INFO log level too) stays the project's default.
 TEST_SETTINGS = {
     "AUTOTHROTTLE_ENABLED": "False",
     "DOWNLOAD_DELAY": "0",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
     "REMOTE_CONTROL_ENABLED": "False",
     "TELNETCONSOLE_ENABLED": "False",
-    "LOG_LEVEL": "INFO",
 }
 
 
@@ -41,6 +40,7 @@ class CrawlResult:
     stats: dict[str, Any]
     items: list[dict[str, Any]]
     log: str
+    children: set[str] = field(default_factory=set)  # process names, where a test watched
 
     def stat(self, key: str) -> int:
         return int(self.stats.get(key, 0))
