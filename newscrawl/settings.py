@@ -91,6 +91,10 @@ NEWSCRAWL_INCREMENTAL_BATCH_SIZE = 200  # article URLs per lookup
 
 # Validation: an item without these fields is dropped (counted per reason).
 NEWSCRAWL_REQUIRED_FIELDS = ["url", "headline", "articleBody"]
+# Limits before the database (counted under newscrawl/fields/): longer canonical URLs and
+# related links are dropped (an item with a longer URL is), longer fields truncated.
+NEWSCRAWL_MAX_URL_LENGTH = 2083  # Scrapy's URLLENGTH_LIMIT; PostgreSQL indexes ~2.7 KB
+NEWSCRAWL_FIELD_LIMITS = {"headline": 1000, "description": 10_000, "articleBody": 1_000_000}
 
 LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"
 

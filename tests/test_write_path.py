@@ -20,6 +20,8 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
+from scrapy import Spider
+from scrapy.exceptions import DropItem
 
 from newscrawl.db.connection import Database
 from newscrawl.db.crawl import open_database
@@ -29,8 +31,9 @@ from newscrawl.db.store import ArticleStore
 from newscrawl.db.writer import RetryPolicy, Writer
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import Resource, SampleSite
+from newscrawl.pipelines.validate import ValidatePipeline
 from newscrawl.processors import body_hash, url_key
-from tests.support.crawl import crawl_daily8, query
+from tests.support.crawl import project_crawler, query, run_crawl
 
 
 def record(n: int, **fields: Any) -> dict[str, Any]:
@@ -247,32 +250,52 @@ def test_errors_are_classified_by_sqlstate(exc: Exception, kind: str) -> None:
 
 
 class PoisonSite(SampleSite):
-    """The sample site with one article whose canonical URL is 3 KB of random characters."""
+    """The sample site with three awkward articles: one whose canonical URL is 3 KB of
+    random characters (past PostgreSQL's index row size), one whose canonical URL is
+    longer than the URL limit, one published at a UTC offset of +23:00."""
 
     def __init__(self, n_articles: int) -> None:
         super().__init__(n_articles=n_articles)
         special = self.special
         awkward = {special.duplicate_of, special.duplicate, special.latin1, *special.unlisted}
-        self.poison_id = sorted(self.expected_unique_stories() - awkward)[0]
-        self.long_path = f"/en/story/{secrets.token_hex(1500)}"
+        # JSON-LD pages: their canonical URL and date are the ones replaced below.
+        dated = [
+            story_id
+            for story_id in sorted(self.expected_unique_stories() - awkward)
+            if self.spec(story_id).variant == "json-ld" and self.spec(story_id).date_iso
+        ]
+        self.poison_id, self.long_id, self.offset_id = dated[:3]
+        self.paths = {
+            self.poison_id: f"/en/story/{secrets.token_hex(1500)}",
+            self.long_id: f"/en/story/{secrets.token_hex(3000)}",
+        }
 
     def render(self, path_with_query: str, host: str = "127.0.0.1") -> Resource | None:
         resource = super().render(path_with_query, host)
-        if resource is not None and path_with_query == f"/en/article/{self.poison_id}":
-            url = f"http://{host}/en/article/{self.poison_id}"
-            body = resource.body.replace(
-                f'"{url}"'.encode(), f'"http://{host}{self.long_path}"'.encode()
-            )
-            resource = Resource(
-                resource.status, {**resource.headers, "Content-Length": str(len(body))}, body
-            )
-        return resource
+        story_id = path_with_query.rsplit("/", 1)[-1]
+        if resource is None or story_id not in (self.poison_id, self.long_id, self.offset_id):
+            return resource
+        body = resource.body
+        if story_id in self.paths:
+            url = f'"http://{host}/en/article/{story_id}"'.encode()
+            body = body.replace(url, f'"http://{host}{self.paths[story_id]}"'.encode())
+        else:
+            date = str(self.spec(story_id).date_iso)
+            body = body.replace(date.encode(), f"{date[:10]}T10:00:00+23:00".encode())
+        headers = {**resource.headers, "Content-Length": str(len(body))}
+        return Resource(resource.status, headers, body)
 
 
 def test_one_poison_article_among_150_in_a_real_crawl(fresh_db: str, tmp_path: Path) -> None:
     site = PoisonSite(n_articles=154)
     with SiteServer(site) as server:
-        result = crawl_daily8(server.url, fresh_db, tmp_path)
+        # The URL limit (default 2083) raised past the 3 KB URL: it reaches PostgreSQL.
+        result = run_crawl(
+            "daily8",
+            tmp_path,
+            args={"start_urls": f"{server.url}/en"},
+            settings={"NEWSCRAWL_DATABASE_URL": fresh_db, "NEWSCRAWL_MAX_URL_LENGTH": "4000"},
+        )
     assert result.returncode == 0, result.log[-3000:]
     good = site.expected_unique_stories() - {site.poison_id}
     assert len(good) >= 150
@@ -285,13 +308,27 @@ def test_one_poison_article_among_150_in_a_real_crawl(fresh_db: str, tmp_path: P
     assert query(fresh_db, "SELECT count(*) AS n FROM articles")[0]["n"] == len(good)
     (rejected,) = query(fresh_db, "SELECT * FROM rejected_items")
     assert rejected["url"] == f"{server.url}/en/article/{site.poison_id}"
-    assert rejected["sqlstate"] == "54000" and site.long_path in rejected["item"]
+    assert rejected["sqlstate"] == "54000" and site.paths[site.poison_id] in rejected["item"]
     (run,) = query(fresh_db, "SELECT * FROM crawl_runs")
     assert rejected["run_id"] == run["id"]
     assert result.stat("newscrawl/store/rejected") == run["items_rejected"] == 1
     assert run["items_stored"] == len(good) and run["finish_reason"] == "finished"
     assert not result.stat("newscrawl/store/spooled")
     assert f"The database rejected item {rejected['url']}" in result.log
+    # What the limits caught was stored, without the offending value, and counted.
+    assert result.stat("newscrawl/fields/long_canonicalUrl") == 1
+    assert result.stat("newscrawl/fields/unusable_datePublished") >= 1
+    for story_id in (site.long_id, site.offset_id):
+        (row,) = query(
+            fresh_db,
+            "SELECT a.* FROM articles a JOIN article_urls u ON u.article_id = a.id"
+            " WHERE u.url_key = %s",
+            url_key(f"{server.url}/en/article/{story_id}"),
+        )
+        if story_id == site.long_id:
+            assert row["canonical_url"] == row["url"]  # the long canonical URL was dropped
+        else:
+            assert row["date_published"] is None and "+23:00" in row["date_published_raw"]
 
     replay = subprocess.run(
         [sys.executable, "-m", "newscrawl.cli", "db", "replay", "--database-url", fresh_db],
@@ -301,3 +338,46 @@ def test_one_poison_article_among_150_in_a_real_crawl(fresh_db: str, tmp_path: P
         timeout=60,
     )
     assert replay.returncode == 0, replay.stderr
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def test_limits_before_the_database_are_applied_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    crawler = project_crawler(
+        Spider, {"NEWSCRAWL_FIELD_LIMITS": {"headline": 20, "articleBody": 50}}
+    )
+    pipeline = ValidatePipeline.from_crawler(crawler)
+    long_url = f"https://news.example/{'x' * 2100}"
+    item = record(
+        1,
+        headline="A headline far longer than twenty characters",
+        articleBody="word " * 100,
+        canonicalUrl=long_url,
+        relatedArticles=[{"url": long_url}, {"url": "https://news.example/story/2"}],
+        datePublished="2025-05-17T08:30:00+23:00",
+        dateModified="2025-05-17T08:30:00+15:00",
+    )
+    kept = asyncio.run(pipeline.process_item(item))
+    assert kept["headline"] == "A headline far longe" and len(kept["articleBody"]) == 50
+    assert kept["canonicalUrl"] is None  # the store falls back to the fetched URL
+    assert kept["relatedArticles"] == [{"url": "https://news.example/story/2"}]
+    assert kept["datePublished"] is None
+    assert kept["datePublishedRaw"] == "2025-05-17T08:30:00+23:00"
+    assert kept["dateModified"] == "2025-05-17T08:30:00+15:00"  # within PostgreSQL's range
+    stats = crawler.stats.get_stats()
+    for key in (
+        "truncated_headline",
+        "truncated_articleBody",
+        "long_canonicalUrl",
+        "long_relatedArticles",
+        "unusable_datePublished",
+    ):
+        assert stats[f"newscrawl/fields/{key}"] == 1, key
+    assert f"in {item['url']} (truncated_headline)" in caplog.text
+
+    with pytest.raises(DropItem, match="long_url"):
+        asyncio.run(pipeline.process_item(record(2, url=long_url)))
+    assert crawler.stats.get_value("newscrawl/dropped/long_url") == 1

@@ -58,11 +58,23 @@ def _timestamp(value: Any) -> tuple[str | None, Literal["day", "second"] | None]
         return None, None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    offset = moment.utcoffset()
-    if offset is not None and abs(offset) > MAX_OFFSET:
+    if not _offset_in_range(moment):
         logger.warning("Not storing date %r: its UTC offset is out of range", text)
         return None, None
     return moment.isoformat(), "day" if is_date_only(text) else "second"
+
+
+def _offset_in_range(moment: datetime) -> bool:
+    offset = moment.utcoffset()
+    return offset is None or abs(offset) <= MAX_OFFSET
+
+
+def usable_timestamp(value: Any) -> bool:
+    """Whether ``value`` (ISO 8601) is a time PostgreSQL's ``timestamptz`` takes."""
+    try:
+        return _offset_in_range(datetime.fromisoformat(str(value).strip()))
+    except ValueError:
+        return False
 
 
 def _related(values: Any, index: int) -> list[dict[str, Any]]:
