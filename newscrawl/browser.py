@@ -87,7 +87,8 @@ def configure(settings: Settings, render: str) -> str | None:
     for scheme in ("http", "https"):
         handlers.setdefault(scheme, DOWNLOAD_HANDLER)
     settings.set("DOWNLOAD_HANDLERS", handlers, "spider")
-    return options["executable_path"]
+    chosen: str = options["executable_path"]
+    return chosen
 
 
 class BrowserDownloadHandler(BaseDownloadHandler):

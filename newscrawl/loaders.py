@@ -207,7 +207,7 @@ class ArticleLoader(ItemLoader):
         # Provenance is keyed by record field: a raw date's method is the date's method.
         fields = {name.removesuffix("Raw"): method for name, method in sorted(methods.items())}
         loader.add_value("provenance", {"spider": spider, "fields": fields})
-        item = loader.load_item()
+        item: Article = loader.load_item()
         if item.get("articleBody"):
             item["bodyHash"] = body_hash(item["articleBody"])
         return item

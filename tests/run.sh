@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The test command: installs what the suite needs, then runs it.
+# The test command: installs what the suite needs, checks lint and types, then runs the tests.
 #  - a virtualenv in .venv with the project and its test dependencies;
-#  - Debian's Chromium for the browser tests (when run as root and missing).
+#  - Debian's Chromium for the browser tests (when run as root and missing);
+#  - ruff (lint and format) on the whole tree and mypy (strict, on newscrawl/: pyproject.toml)
+#    must be clean before any test runs.
 # PostgreSQL: NEWSCRAWL_TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +13,7 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt -e .
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --check --quiet .
+.venv/bin/mypy
 exec .venv/bin/python -m pytest -q "$@"

@@ -54,6 +54,7 @@ class SiteServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)  # an IP server's address (bytes only for AF_UNIX)
         return f"http://{host}:{port}"
 
     def start(self) -> SiteServer:

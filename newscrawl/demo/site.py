@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from email.utils import formatdate
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 DEFAULT_HOST = "127.0.0.1:8008"
@@ -622,11 +623,11 @@ class SampleSite:
         body = page.encode(spec.charset, "xmlcharrefreplace")
         return _resource(200, f"text/html; charset={spec.charset}", body)
 
-    def _next_data(self, spec: StorySpec, image: str, related: list[StorySpec]) -> dict:
+    def _next_data(self, spec: StorySpec, image: str, related: list[StorySpec]) -> dict[str, Any]:
         article = self._app_article(spec, image, related)
         return {"props": {"pageProps": {"article": article}}, "page": "/en/article/[id]"}
 
-    def _app_article(self, spec: StorySpec, image: str, related: list[StorySpec]) -> dict:
+    def _app_article(self, spec: StorySpec, image: str, related: list[StorySpec]) -> dict[str, Any]:
         """The story as the site's app receives it (Next.js state, the JSON API)."""
         return {
             "id": spec.id,
@@ -652,7 +653,7 @@ def _json(data: object) -> Resource:
     return _resource(200, "application/json", json.dumps(data, ensure_ascii=False).encode())
 
 
-def _json_ld(spec: StorySpec, url: str, image: str) -> dict:
+def _json_ld(spec: StorySpec, url: str, image: str) -> dict[str, Any]:
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",

@@ -72,6 +72,7 @@ class RenderMiddleware:
 
     @property
     def spider(self) -> Spider:
+        assert self.crawler.spider is not None  # set before any middleware method runs
         return self.crawler.spider
 
     def _mode(self) -> str:
@@ -110,7 +111,7 @@ class RenderMiddleware:
             else:
                 useful = True
             yield self._route(output)
-        if not useful and self._needs_browser(response):
+        if not useful and response.request and self._needs_browser(response):
             self.crawler.stats.inc_value("newscrawl/browser/fallback")
             yield self._render(response.request.replace(dont_filter=True), FALLBACK)
 

@@ -135,7 +135,7 @@ class ResponseGuard(_Guard):
         if request.meta.get(PAGE_KIND) not in HTML_PAGE_KINDS or response.status >= 300:
             return response
         if not isinstance(response, TextResponse):
-            content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+            content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
             raise self._drop(request, "not_html", f"not an HTML page ({content_type or 'no type'})")
         response = self._fix_encoding(response)
         sample = response.text[:_SAMPLE]
@@ -198,7 +198,7 @@ def _decodes(body: bytes, encoding: str) -> bool:
 
 
 def _has_declared_encoding(response: TextResponse) -> bool:
-    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
     return bool(
         http_content_type_encoding(content_type) or html_body_declared_encoding(response.body)
     )

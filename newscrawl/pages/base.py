@@ -1,6 +1,6 @@
 """The page-object contract shared by every extractor.
 
-A page object reads one ``HtmlResponse`` and returns raw field values; it does
+A page object reads one ``TextResponse`` and returns raw field values; it does
 no I/O and no normalisation (that is the loader's job), so it can be tested
 against saved pages and reused outside a crawl.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scrapy.http import HtmlResponse
+from scrapy.http import TextResponse
 
 
 def _is_empty(value: Any) -> bool:
@@ -62,7 +62,7 @@ class Extraction:
 class ArticlePage:
     """Base class: subclasses implement :meth:`extract`."""
 
-    def __init__(self, response: HtmlResponse) -> None:
+    def __init__(self, response: TextResponse) -> None:
         self.response = response
 
     def is_article(self) -> bool:

@@ -706,7 +706,8 @@ class GenericArticlePage(ArticlePage):
             return None
         container = self.prose_runs.most_common(1)[0][0]
         paragraphs = _texts(container.xpath("./p|./*/p"))
-        return self._clean_body(paragraphs, headline) or None, "dom"
+        body = self._clean_body(paragraphs, headline)
+        return (body, "dom") if body else None
 
     # source --------------------------------------------------------------------------------
 

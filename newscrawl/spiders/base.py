@@ -62,6 +62,8 @@ class ArticleSpider(scrapy.Spider):
     """This site's render mode; ``-a render=`` overrides it for one run."""
     render_wait_for: ClassVar[dict[str, str]] = {}
     """Page kind -> CSS selector a rendered page waits for (default: the network idles)."""
+    browser_executable: str | None = None
+    """The browser this crawl renders with (set at start; None: it renders nothing)."""
 
     def __init__(
         self,
@@ -98,7 +100,8 @@ class ArticleSpider(scrapy.Spider):
     @property
     def _budget_spent(self) -> Counter[str]:
         """Article requests made per site (see :attr:`state`)."""
-        return self.state.setdefault("budget_spent", Counter())
+        spent: Counter[str] = self.state.setdefault("budget_spent", Counter())
+        return spent
 
     def _request_dropped(self, request: Request) -> None:
         """The scheduler dropped an article request as already seen (a resumed crawl's

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
 
 from newscrawl.loaders import ArticleLoader
 from newscrawl.pages.daily8 import ARTICLE_PATH_RE, Daily8ArticlePage
@@ -43,6 +43,7 @@ class Daily8Spider(ArticleSpider):
             yield self.listing_request(response.urljoin(next_page))
 
     def parse_article(self, response: Response) -> Iterator[Any]:
+        assert isinstance(response, TextResponse)  # ResponseGuard drops pages that are not text
         page = Daily8ArticlePage(response)
         if not page.is_article():
             yield from self.parse_listing(response)

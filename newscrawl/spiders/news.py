@@ -49,7 +49,7 @@ class NewsSpider(ArticleSpider):
         self.since = date.fromisoformat(since) if since else None
         if not explicit_domains:
             hosts = {urlsplit(url).hostname for url in self.feeds + self.sitemaps}
-            self.allowed_domains = sorted(set(self.allowed_domains) | (hosts - {None}))
+            self.allowed_domains = sorted(set(self.allowed_domains) | {h for h in hosts if h})
         # Not LinkExtractor(allow_domains=...): it compares host:port, so misses ported sites.
         self.links = LinkExtractor()
 
