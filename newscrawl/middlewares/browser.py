@@ -43,7 +43,7 @@ from newscrawl.browser import (
     missing_reason,
     render_meta,
 )
-from newscrawl.vocab import ARTICLE, LISTING
+from newscrawl.vocab import ARTICLE, HTML_PAGE_KINDS, LISTING, PAGE_KIND, STATS_BROWSER
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class RenderMiddleware:
         return getattr(self.spider, "render", NEVER)
 
     def _render(self, request: Request, reason: str) -> Request:
-        selector = getattr(self.spider, "render_wait_for", {}).get(request.meta.get("page_kind"))
+        selector = getattr(self.spider, "render_wait_for", {}).get(request.meta.get(PAGE_KIND))
         request.meta.update(render_meta(selector, self.timeout))
         request.meta[RENDER_KEY] = reason
         return request
@@ -88,7 +88,7 @@ class RenderMiddleware:
         if (
             self._mode() == ALWAYS
             and isinstance(output, Request)
-            and output.meta.get("page_kind") in (ARTICLE, LISTING)
+            and output.meta.get(PAGE_KIND) in HTML_PAGE_KINDS
             and not output.meta.get("playwright")
         ):
             return self._render(output, ALWAYS)
@@ -105,21 +105,21 @@ class RenderMiddleware:
         async for output in result:
             if isinstance(output, Request):
                 useful = useful or (
-                    response.meta.get("page_kind") == LISTING
-                    and output.meta.get("page_kind") == ARTICLE
+                    response.meta.get(PAGE_KIND) == LISTING
+                    and output.meta.get(PAGE_KIND) == ARTICLE
                 )
             else:
                 useful = True
             yield self._route(output)
         if not useful and response.request and self._needs_browser(response):
-            self.crawler.stats.inc_value("newscrawl/browser/fallback")
+            self.crawler.stats.inc_value(f"{STATS_BROWSER}/fallback")
             yield self._render(response.request.replace(dont_filter=True), FALLBACK)
 
     def _needs_browser(self, response: Response) -> bool:
         """A static page of a kind we read, not rendered before, that looks like an app shell."""
         return (
             self._mode() != NEVER
-            and response.meta.get("page_kind") in (ARTICLE, LISTING)
+            and response.meta.get(PAGE_KIND) in HTML_PAGE_KINDS
             and response.request is not None
             and response.meta.get(RENDER_KEY) != FALLBACK
             and "playwright" not in response.flags
@@ -149,7 +149,7 @@ class BrowserMiddleware:
 
     def _give_up(self, reason: str) -> None:
         self.available = False
-        self.stats.inc_value("newscrawl/browser/unavailable")
+        self.stats.inc_value(f"{STATS_BROWSER}/unavailable")
         logger.error(
             "No browser for JavaScript-rendered pages (%s): %s. Pages that need one are "
             "skipped; the rest of the crawl goes on.",
@@ -178,7 +178,7 @@ class BrowserMiddleware:
 
     async def process_response(self, request: Request, response: Response) -> Response:
         if "playwright" in response.flags:
-            self.stats.inc_value("newscrawl/browser/rendered")
+            self.stats.inc_value(f"{STATS_BROWSER}/rendered")
         await self._release(request)
         return response
 
@@ -194,7 +194,7 @@ class BrowserMiddleware:
         """``always`` pages go over plain HTTP (their HTML may do); the others are skipped."""
         if request.meta.get(RENDER_KEY) == ALWAYS:
             return request.replace(meta={**request.meta, "playwright": False}, dont_filter=True)
-        self.stats.inc_value("newscrawl/browser/skipped")
+        self.stats.inc_value(f"{STATS_BROWSER}/skipped")
         raise IgnoreRequest(f"no browser to render {request.url}")
 
     async def _release(self, request: Request) -> None:
@@ -211,7 +211,7 @@ class BrowserMiddleware:
         if context := self._contexts.pop(name, None):
             with suppress(PlaywrightError):
                 await context.close()
-            self.stats.inc_value("newscrawl/browser/contexts_recycled")
+            self.stats.inc_value(f"{STATS_BROWSER}/contexts_recycled")
 
 
 async def _remember_context(page: Page, request: Request) -> None:
