@@ -39,13 +39,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from croniter import croniter
+from scrapy.settings import Settings
 
-from newscrawl.db.connection import DEFAULT_DATA_DIR
 from newscrawl.redact import redact
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_URL = "http://127.0.0.1:6800"
 DEFAULT_PROJECT = "newscrawl"
 RETRY_AFTER = 60.0
 """Seconds before the loop retries an entry whose start failed."""
@@ -404,10 +403,14 @@ def main(args: argparse.Namespace) -> int:
     except ScheduleError as exc:
         logger.error("%s", exc)
         return 2
-    url = args.url or schedule.url or os.environ.get("SCRAPYD_URL") or DEFAULT_URL
-    scrapyd = Scrapyd(url, os.environ.get("SCRAPYD_USERNAME"), os.environ.get("SCRAPYD_PASSWORD"))
-    data_dir = os.environ.get("NEWSCRAWL_DATA_DIR") or DEFAULT_DATA_DIR
-    state = StateFile(args.state or Path(data_dir) / "schedule-state.json")
+    settings = Settings()
+    settings.setmodule("newscrawl.settings", priority="project")
+    scrapyd = Scrapyd(
+        args.url or schedule.url or settings["NEWSCRAWL_SCRAPYD_URL"],
+        settings["NEWSCRAWL_SCRAPYD_USERNAME"],
+        settings["NEWSCRAWL_SCRAPYD_PASSWORD"],
+    )
+    state = StateFile(args.state or Path(settings["NEWSCRAWL_DATA_DIR"]) / "schedule-state.json")
     scheduler = Scheduler(schedule, scrapyd, state)
     if args.once:
         decisions = scheduler.tick()

@@ -1,7 +1,9 @@
 """newscrawl settings: polite defaults; every value can be overridden with ``-s``.
 
-Environment variables (read once, here): ``NEWSCRAWL_DATABASE_URL`` selects a
-PostgreSQL server (unset: an embedded server in ``NEWSCRAWL_DATA_DIR``).
+Environment variables are read here and nowhere else: ``NEWSCRAWL_DATABASE_URL`` selects a
+PostgreSQL server (unset: an embedded server in ``NEWSCRAWL_DATA_DIR``), ``NEWSCRAWL_BROWSER``
+the browser, ``SCRAPYD_URL``, ``SCRAPYD_USERNAME`` and ``SCRAPYD_PASSWORD`` the scheduler's
+scrapyd. Every component reads the settings, so ``-s`` beats the environment.
 """
 
 import os
@@ -79,6 +81,12 @@ NEWSCRAWL_STORE_RETRY_BACKOFF = 1.0
 NEWSCRAWL_STORE_RETRY_BACKOFF_MAX = 30.0
 NEWSCRAWL_STORE_TIMEOUT = 30.0  # seconds for one write attempt, and to connect
 NEWSCRAWL_SPOOL_DIR = None
+
+# The scheduler (``newscrawl schedule``): scrapyd's address (a schedule file's [scrapyd]
+# url and --url come first) and its HTTP credentials.
+NEWSCRAWL_SCRAPYD_URL = os.environ.get("SCRAPYD_URL") or "http://127.0.0.1:6800"
+NEWSCRAWL_SCRAPYD_USERNAME = os.environ.get("SCRAPYD_USERNAME") or None
+NEWSCRAWL_SCRAPYD_PASSWORD = os.environ.get("SCRAPYD_PASSWORD") or None
 
 # Incremental crawling: article URLs already stored are not fetched again (listings,
 # feeds and sitemaps always are). Off for one run with ``-a incremental=0``.

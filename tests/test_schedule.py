@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from newscrawl import cli
 from newscrawl.schedule import (
     Entry,
     Schedule,
@@ -323,26 +325,35 @@ def test_next_tick_is_the_earliest_due_time(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the command
 
 
-def test_the_command_runs_one_tick(
-    scrapyd: FakeScrapyd,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_the_command_runs_one_tick(scrapyd: FakeScrapyd, tmp_path: Path) -> None:
+    """``newscrawl schedule --once`` as cron runs it: scrapyd and its credentials from the
+    environment, the password never in the output; exit 1 when a start fails, 2 for a bad file."""
     file = tmp_path / "schedule.toml"
     file.write_text('[[jobs]]\nname = "every-minute"\nspider = "daily8"\ncron = "* * * * *"\n')
     state = tmp_path / "state.json"
-    state.write_text(json.dumps({"every-minute": "2000-01-01T00:00:00+00:00"}))
-    monkeypatch.setenv("SCRAPYD_URL", scrapyd.url)
-    monkeypatch.setenv("SCRAPYD_USERNAME", USER)
-    monkeypatch.setenv("SCRAPYD_PASSWORD", PASSWORD)
-    with caplog.at_level(logging.INFO, logger="newscrawl.schedule"):
-        assert cli.main(["schedule", str(file), "--once", "--state", str(state)]) == 0
+    environment = {
+        "SCRAPYD_URL": scrapyd.url,
+        "SCRAPYD_USERNAME": USER,
+        "SCRAPYD_PASSWORD": PASSWORD,
+    }
+    command = [sys.executable, "-m", "newscrawl.cli", "schedule", str(file), "--once"]
+
+    def tick(**env: str) -> subprocess.CompletedProcess[str]:
+        state.write_text(json.dumps({"every-minute": "2000-01-01T00:00:00+00:00"}))
+        return subprocess.run(
+            [*command, "--state", str(state)],
+            cwd=ROOT,
+            env={**os.environ, **environment, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = tick()
+    assert done.returncode == 0, done.stderr
     assert [dict(form)["spider"] for form in scrapyd.scheduled] == ["daily8"]
-    assert "every-minute: started" in caplog.text
-    assert PASSWORD not in caplog.text
-    monkeypatch.setenv("SCRAPYD_PASSWORD", "wrong")
-    state.write_text(json.dumps({"every-minute": "2000-01-01T00:00:00+00:00"}))
-    assert cli.main(["schedule", str(file), "--once", "--state", str(state)]) == 1
+    assert "every-minute: started" in done.stderr
+    assert PASSWORD not in done.stdout + done.stderr
+    assert tick(SCRAPYD_PASSWORD="wrong").returncode == 1
     file.write_text("[[jobs]]\nname = 'x'\n")
-    assert cli.main(["schedule", str(file), "--once", "--state", str(state)]) == 2
+    assert tick().returncode == 2
