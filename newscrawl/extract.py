@@ -4,6 +4,8 @@
 ``newscrawl extract --jsonl`` (JSON lines ``{"url", "html"}`` on stdin, one
 record per line on stdout, in order, flushed line by line) all run the same
 page objects and loader as the spiders, so their records match a crawl's.
+Every page gets a record (a listing too): ``pageType`` and ``probability``
+say what it is, and the caller decides what to keep.
 """
 
 from __future__ import annotations
@@ -24,22 +26,35 @@ from newscrawl.pages.registry import page_for
 logger = logging.getLogger(__name__)
 
 SPIDER = "extract"
+BLANK = "about:blank"  # the address of a page that came without one
 
 
 def extract_record(
-    html: str | bytes, url: str, headers: dict[str, str] | None = None
+    html: str | bytes, url: str | None, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """The article record of one page; ``{"url", "error"}`` when it has none or fails."""
+    """The record of one page, whatever it is: ``pageType`` and ``probability`` say how
+    likely it is one story. ``{"url", "error"}`` only when extraction itself fails.
+
+    A page without a known address (``url`` None) is read as if it had none: no
+    URL-based signals, and no ``url`` in the record.
+    """
     try:
+        address = url or BLANK
         if isinstance(html, str):
-            response = HtmlResponse(url, body=html, encoding="utf-8", headers=headers)
+            response = HtmlResponse(address, body=html, encoding="utf-8", headers=headers)
         else:
-            response = HtmlResponse(url, body=html, headers=headers)
+            response = HtmlResponse(address, body=html, headers=headers)
         page = page_for(response)
-        if not page.is_article():
-            return {"url": url, "error": "not an article page"}
-        item = ArticleLoader.from_extraction(page.extract(), response, spider=SPIDER)
-        return ItemAdapter(item).asdict()
+        extraction = page.extract()
+        if extraction.page_type is None:
+            kind = page.page_class
+            extraction.page_type, extraction.probability = kind.page_type, kind.probability
+        item = ArticleLoader.from_extraction(extraction, response, spider=SPIDER)
+        record: dict[str, Any] = ItemAdapter(item).asdict()
+        if url is None:
+            record["url"] = None
+            record.pop("canonicalUrl", None)
+        return record
     except Exception as exc:  # one bad page must not end a stream of many
         logger.debug("Extraction failed for %s", url, exc_info=exc)
         return {"url": url, "error": f"{type(exc).__name__}: {exc}"}
@@ -51,7 +66,7 @@ def harness_record(html: str, url: str | None) -> dict[str, Any]:
     The same record as ``extract_record``, with the names the harness reads;
     a page without a record raises, so the harness counts it as a failure.
     """
-    record = extract_record(html, url or "about:blank")
+    record = extract_record(html, url)
     if "error" in record:
         raise RuntimeError(record["error"])
     return {
@@ -82,8 +97,8 @@ def run_jsonl(lines: Iterable[str], out: IO[str]) -> int:
         try:
             page = json.loads(line)
             url, html = page["url"], page["html"]
-            if not isinstance(url, str) or not isinstance(html, str):
-                raise TypeError("url and html must be strings")
+            if not isinstance(url, str | None) or not isinstance(html, str):
+                raise TypeError("url must be a string or null, html a string")
         except (ValueError, KeyError, TypeError) as exc:
             record: dict[str, Any] = {"line": number, "error": f"bad input line: {exc}"}
         else:

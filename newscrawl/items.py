@@ -33,5 +33,9 @@ class Article(scrapy.Item):
     # News-specific
     source = scrapy.Field()  # original publisher: {"name": ..., "url": ...}
     relatedArticles = scrapy.Field()  # [{"url", "headline", "datePublished", "datePublishedRaw"}]
+    # What the page is ("article", "liveBlog", "listing", "other") and the probability
+    # that it is one story, as zyte-common-items' pageType and metadata.probability.
+    pageType = scrapy.Field()
+    probability = scrapy.Field()
     # Provenance: {"spider": ..., "fields": {field: extraction method}}
     provenance = scrapy.Field()

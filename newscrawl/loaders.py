@@ -161,7 +161,7 @@ class ArticleLoader(ItemLoader):
     relatedArticles_in = MapCompose(_related)
     relatedArticles_out = Compose(_unique_by_url)
     breadcrumbs_in = breadcrumbs_out = Identity()
-    provenance_in = Identity()
+    provenance_in = pageType_in = probability_in = Identity()
 
     @classmethod
     def from_extraction(
@@ -204,6 +204,8 @@ class ArticleLoader(ItemLoader):
             if name in Article.fields:
                 loader.add_value(name, value)
         loader.add_value("dateDownloaded", reference.isoformat(timespec="seconds"))
+        loader.add_value("pageType", extraction.page_type)
+        loader.add_value("probability", extraction.probability)
         # Provenance is keyed by record field: a raw date's method is the date's method.
         fields = {name.removesuffix("Raw"): method for name, method in sorted(methods.items())}
         loader.add_value("provenance", {"spider": spider, "fields": fields})

@@ -103,6 +103,9 @@ NEWSCRAWL_REQUIRED_FIELDS = ["url", "headline", "articleBody"]
 # related links are dropped (an item with a longer URL is), longer fields truncated.
 NEWSCRAWL_MAX_URL_LENGTH = 2083  # Scrapy's URLLENGTH_LIMIT; PostgreSQL indexes ~2.7 KB
 NEWSCRAWL_FIELD_LIMITS = {"headline": 1000, "description": 10_000, "articleBody": 1_000_000}
+# The news spider stores a page when the probability that it is one story (an article
+# or a live blog) reaches this; pages fetched as articles that fall short are counted.
+NEWSCRAWL_MIN_ARTICLE_PROBABILITY = 0.5
 
 LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"
 

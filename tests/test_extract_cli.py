@@ -59,6 +59,7 @@ def test_jsonl_stream_answers_line_by_line_and_survives_broken_input() -> None:
             }
         ),
         json.dumps({"url": EXPECTED[pages[2]]["url"], "html": (FIXTURES / pages[2]).read_text()}),
+        json.dumps({"url": None, "html": (FIXTURES / pages[0]).read_text()}),
     ]
     process = subprocess.Popen(
         [*COMMAND, "--jsonl"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -73,6 +74,13 @@ def test_jsonl_stream_answers_line_by_line_and_survives_broken_input() -> None:
     assert process.wait(timeout=30) == 0
     assert records[0]["headline"] == EXPECTED[pages[0]]["headline"]
     assert records[1]["line"] == 2 and "bad input line" in records[1]["error"]
-    assert records[2]["url"] == "https://broken.example/a" and "error" in records[2]
+    assert records[2]["url"] == "https://broken.example/a" and records[2]["pageType"] == "other"
+    assert "headline" not in records[2] and "articleBody" not in records[2]
     assert records[3]["headline"] == EXPECTED[pages[1]]["headline"]
-    assert records[4] == {"url": EXPECTED[pages[2]]["url"], "error": "not an article page"}
+    # Never refused: a listing is a record too, marked as what it is.
+    assert records[4]["url"] == EXPECTED[pages[2]]["url"] and "error" not in records[4]
+    assert records[4]["pageType"] == "listing" and records[4]["probability"] < 0.5
+    assert records[0]["pageType"] == "article" and records[0]["probability"] > 0.5
+    # A page without an address: read all the same, and no URL made up for it.
+    assert records[5]["url"] is None and "canonicalUrl" not in records[5]
+    assert records[5]["headline"] == records[0]["headline"]

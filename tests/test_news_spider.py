@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from newscrawl.demo.server import SiteServer
+from newscrawl.pages.classify import looks_like_article_url
 from tests.support.crawl import run_crawl
 from tests.support.publisher_site import OLD_BEFORE, PublisherSite
 
@@ -37,6 +38,11 @@ def test_finds_every_article_through_every_way_in(publisher: PublisherSite, tmp_
     found = {item["url"].removeprefix(server.url) for item in result.items}
     assert found == publisher.articles()
     assert not found & set(publisher.listings)  # listing pages are followed, not emitted
+    # Listings fetched as articles (their URLs look like stories) are counted and logged.
+    fetched_as_articles = [p for p in publisher.listings if looks_like_article_url(server.url + p)]
+    assert fetched_as_articles
+    assert result.stat("newscrawl/dropped/not_an_article") == len(fetched_as_articles)
+    assert all(f"{server.url}{p}" in result.log for p in fetched_as_articles)
     for item in result.items:
         expected = publisher.expected[publisher.pages[item["url"].removeprefix(server.url)]]
         assert item["headline"] == expected["headline"]

@@ -12,6 +12,8 @@ from typing import Any
 
 from scrapy.http import TextResponse
 
+from newscrawl.pages.classify import ARTICLE, OTHER, PageClass
+
 
 def _is_empty(value: Any) -> bool:
     if value is None:
@@ -35,6 +37,13 @@ class Extraction:
 
     values: dict[str, Any] = field(default_factory=dict)
     methods: dict[str, str] = field(default_factory=dict)
+    # What the page is (``article``, ``liveBlog``, ``listing``, ``other``) and the
+    # probability that it is one story; None when the page object does not classify.
+    page_type: str | None = None
+    probability: float | None = None
+    # Problems met on the way that cost a source, not the page ("invalid-json-ld"):
+    # the caller counts them (``newscrawl/extract/<issue>``).
+    issues: list[str] = field(default_factory=list)
 
     def offer(self, name: str, value: Any, method: str) -> bool:
         """Set ``name`` unless it is already set or ``value`` is empty.
@@ -68,6 +77,13 @@ class ArticlePage:
     def is_article(self) -> bool:
         """Whether the page holds an article (as opposed to a listing)."""
         raise NotImplementedError
+
+    @property
+    def page_class(self) -> PageClass:
+        """What the page is; page objects that only tell articles apart say 1 or 0."""
+        if self.is_article():
+            return PageClass(ARTICLE, 1.0)
+        return PageClass(OTHER, 0.0)
 
     def extract(self) -> Extraction:
         raise NotImplementedError

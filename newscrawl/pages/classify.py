@@ -10,6 +10,7 @@ adds or removes points and the sum decides.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ _LISTING_PATH = re.compile(
 # A paragraph with this much text outside links reads as prose, not a teaser line.
 _PROSE_CHARS = 80
 THRESHOLD = 2
+# Page types, as zyte-common-items' ``pageType`` names them.
+ARTICLE, LIVE_BLOG, LISTING, OTHER = "article", "liveBlog", "listing", "other"
 
 
 @dataclass
@@ -113,7 +116,33 @@ def score(signals: PageSignals) -> tuple[int, list[str]]:
     return sum(p for p, _ in points), [reason for _, reason in points]
 
 
-def is_article(signals: PageSignals) -> bool:
+@dataclass(frozen=True)
+class PageClass:
+    """What a page is and how sure we are: a record is made either way."""
+
+    page_type: str  # ARTICLE, LIVE_BLOG, LISTING or OTHER
+    probability: float  # that the page is one story (an article or a live blog)
+    reasons: tuple[str, ...] = ()
+
+
+def probability(points: int) -> float:
+    """Points as a probability: 0.5 halfway between the threshold and one point below it."""
+    return round(1 / (1 + math.exp(-(points - THRESHOLD + 0.5))), 3)
+
+
+def classify(signals: PageSignals) -> PageClass:
     total, reasons = score(signals)
     logger.debug("Classified %s: %d points (%s)", signals.url, total, ", ".join(reasons))
-    return total >= THRESHOLD
+    chance = probability(total)
+    if total >= THRESHOLD:
+        kind = LIVE_BLOG if "LiveBlogPosting" in signals.types else ARTICLE
+    elif signals.types & LISTING_TYPES or signals.linked_headings >= 4:
+        kind = LISTING
+    else:
+        url_points = url_score(signals.url)
+        kind = LISTING if url_points is not None and url_points[0] < 0 else OTHER
+    return PageClass(kind, chance, tuple(reasons))
+
+
+def is_article(signals: PageSignals) -> bool:
+    return classify(signals).page_type in (ARTICLE, LIVE_BLOG)

@@ -243,7 +243,7 @@ class GenericArticlePage(ArticlePage):
         read_meta(self.meta, found)
         self.has_microdata = read_microdata(self.root, found)
         read_loose_itemprops(self.root, found)
-        read_app_state(self.root, found)
+        read_app_state(self.root, found, self.issues)
         self._read_dom(found)
         return found
 
@@ -399,8 +399,13 @@ class GenericArticlePage(ArticlePage):
     # --- classification --------------------------------------------------------------------
 
     def is_article(self) -> bool:
+        return self.page_class.page_type in (classify.ARTICLE, classify.LIVE_BLOG)
+
+    @cached_property
+    def page_class(self) -> classify.PageClass:
+        """What the page is, and the probability that it is one story."""
         if self.undecodable:
-            return False
+            return classify.PageClass(classify.OTHER, 0.0, ("undecodable",))
         found = self.candidates
         types: set[str] = set()
         for node in self.jsonld.top:  # not teasers listed in an ItemList
@@ -421,7 +426,7 @@ class GenericArticlePage(ArticlePage):
             linked_headings=classify.linked_headings(self.root),
             structured_body=structured_body,
         )
-        return classify.is_article(signals)
+        return classify.classify(signals)
 
     @cached_property
     def _page_titles(self) -> set[str]:
@@ -456,7 +461,9 @@ class GenericArticlePage(ArticlePage):
         return False
 
     def extract(self) -> Extraction:
-        out = Extraction()
+        kind = self.page_class
+        out = Extraction(page_type=kind.page_type, probability=kind.probability)
+        out.issues = self.issues
         if self.undecodable:
             return out
         found = self.candidates

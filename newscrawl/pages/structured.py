@@ -83,22 +83,48 @@ _WRAPPERS = re.compile(
 )
 
 
+# Deeper JSON than this is hostile or broken: real JSON-LD nests about ten levels, app
+# state a few dozen. Parsing it whole would also risk RecursionError in every reader.
+MAX_JSON_DEPTH = 128
+
+
+def too_deep(data: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``data`` nests containers more than ``limit`` levels (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return False
+
+
+def _bounded(data: Any) -> Any:
+    if isinstance(data, (dict, list)) and too_deep(data):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
 def loads_lenient(text: str) -> Any:
     """Parse JSON as publishers write it: HTML comments, trailing commas, raw tabs.
 
-    Returns ``None`` when the text is not JSON even after repair.
+    Returns ``None`` when the text is not JSON even after repair, or nests deeper
+    than :data:`MAX_JSON_DEPTH` (which would otherwise raise ``RecursionError``).
     """
     text = _WRAPPERS.sub("", text.strip()).strip()
     if not text:
         return None
     try:
-        return json.loads(text, strict=False)
-    except ValueError:
+        return _bounded(json.loads(text, strict=False))
+    except (ValueError, RecursionError):
         pass
     repaired = _TRAILING_COMMA.sub(r"\1", _CONTROL.sub(" ", text))
     try:
-        return json.loads(repaired, strict=False)
-    except ValueError:
+        return _bounded(json.loads(repaired, strict=False))
+    except (ValueError, RecursionError):
         return None
 
 
@@ -543,14 +569,16 @@ _SKIP_BLOCK = re.compile(
 )
 
 
-def state_scripts(root: Any) -> Iterator[tuple[str, Any]]:
-    """``(method, data)`` for each embedded state blob that parses."""
+def state_scripts(root: Any, issues: list[str]) -> Iterator[tuple[str, Any]]:
+    """``(method, data)`` for each embedded state blob that parses; others are noted."""
     for script in root.iter("script"):
         text = script.text or ""
         if script.get("id") == "__NEXT_DATA__":
             data = loads_lenient(text)
             if data is not None:
                 yield "next-data", data
+            elif text.strip():
+                issues.append("invalid-app-state")
             continue
         if len(text) < 200 or not any(marker in text for marker in _STATE_MARKERS):
             continue  # a substring test is far cheaper than the regex on big bundles
@@ -558,6 +586,8 @@ def state_scripts(root: Any) -> Iterator[tuple[str, Any]]:
             data = _decode_at(text, match.end())
             if data is not None:
                 yield "app-state", data
+            else:
+                issues.append("invalid-app-state")
 
 
 def _decode_at(text: str, pos: int) -> Any:
@@ -566,9 +596,9 @@ def _decode_at(text: str, pos: int) -> Any:
     try:
         if parse:
             inner, _ = decoder.raw_decode(text, parse.end())
-            return json.loads(inner, strict=False) if isinstance(inner, str) else None
-        return decoder.raw_decode(text, pos)[0]
-    except ValueError:
+            return _bounded(json.loads(inner, strict=False)) if isinstance(inner, str) else None
+        return _bounded(decoder.raw_decode(text, pos)[0])
+    except (ValueError, RecursionError):
         logger.debug("Embedded state at %d is not JSON", pos)
         return None
 
@@ -655,10 +685,10 @@ def _article_score(node: dict) -> tuple[int, int]:
     return (score, body_len)
 
 
-def read_app_state(root: Any, out: Candidates) -> bool:
+def read_app_state(root: Any, out: Candidates, issues: list[str]) -> bool:
     """Add candidates from the embedded object that looks most like this article."""
     best: tuple[tuple[int, int], str, dict] | None = None
-    for method, data in state_scripts(root):
+    for method, data in state_scripts(root, issues):
         for node in walk_dicts(data):
             score = _article_score(node)
             if score[0] >= 3 and (best is None or score > best[0]):

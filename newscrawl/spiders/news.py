@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from lxml import etree
+from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
@@ -16,7 +17,15 @@ from newscrawl.pages.classify import looks_like_article_url
 from newscrawl.pages.registry import page_for
 from newscrawl.processors import parse_date
 from newscrawl.spiders.base import ArticleSpider, split_arg
-from newscrawl.vocab import FEED, PAGE_KIND, STATS_FEED, STATS_SINCE
+from newscrawl.vocab import (
+    ARTICLE,
+    FEED,
+    PAGE_KIND,
+    STATS,
+    STATS_DROPPED,
+    STATS_FEED,
+    STATS_SINCE,
+)
 
 _XML = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 
@@ -27,10 +36,12 @@ class NewsSpider(ArticleSpider):
     ``scrapy crawl news -a start_urls=https://example.com/ -a feeds=https://example.com/rss``
     ``-a sitemaps=https://example.com/news-sitemap.xml -a since=2025-05-01``
 
-    Pages are classified, not assumed: every in-domain page is read, articles
-    become items and every page's links are followed within ``DEPTH_LIMIT`` and
-    the per-site ``max_pages`` budget (which counts every page request here:
-    a link's shape only guesses whether it is an article).
+    Pages are classified, not assumed: every in-domain page is read, pages whose
+    probability of being one story reaches ``NEWSCRAWL_MIN_ARTICLE_PROBABILITY``
+    become items (a page fetched as an article that falls short is counted as
+    ``newscrawl/dropped/not_an_article``), and every page's links are followed
+    within ``DEPTH_LIMIT`` and the per-site ``max_pages`` budget (which counts
+    every page request here: a link's shape only guesses whether it is an article).
     """
 
     name = "news"
@@ -52,6 +63,15 @@ class NewsSpider(ArticleSpider):
             self.allowed_domains = sorted(set(self.allowed_domains) | {h for h in hosts if h})
         # Not LinkExtractor(allow_domains=...): it compares host:port, so misses ported sites.
         self.links = LinkExtractor()
+        self.min_article_probability = 0.5
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.min_article_probability = crawler.settings.getfloat(
+            "NEWSCRAWL_MIN_ARTICLE_PROBABILITY"
+        )
+        return spider
 
     async def start(self) -> AsyncIterator[Request]:
         async for request in super().start():
@@ -108,8 +128,26 @@ class NewsSpider(ArticleSpider):
         if not isinstance(response, TextResponse):
             return
         page = page_for(response)
-        if page.is_article():
-            yield ArticleLoader.from_extraction(page.extract(), response, spider=self.name)
+        kind = page.page_class
+        if kind.probability >= self.min_article_probability:
+            extraction = page.extract()
+            if extraction.issues:
+                # A source that failed (JSON too deep or broken) costs that source only.
+                for issue in extraction.issues:
+                    self.crawler.stats.inc_value(f"{STATS}/extract/{issue}")
+                self.logger.warning(
+                    "Extraction issues (%s): %s", ", ".join(extraction.issues), response.url
+                )
+            yield ArticleLoader.from_extraction(extraction, response, spider=self.name)
+        elif response.meta.get(PAGE_KIND) == ARTICLE:
+            # Fetched as an article, read as something else: counted, never silent.
+            self.crawler.stats.inc_value(f"{STATS_DROPPED}/not_an_article")
+            self.logger.warning(
+                "Not an article (%s, probability %.2f): %s",
+                kind.page_type,
+                kind.probability,
+                response.url,
+            )
         for link in self.links.extract_links(response):
             if link.nofollow or not self.is_allowed(link.url):
                 continue
