@@ -96,3 +96,25 @@ def test_deep_json_ld_and_app_state_cost_only_their_source() -> None:
     assert "Paragraph 3" in " ".join(result.values["articleBody"])
     assert sorted(result.issues) == ["invalid-app-state", "invalid-app-state", "invalid-json-ld"]
     assert result.page_type == "article"
+
+
+@pytest.mark.parametrize(
+    ("html_class", "body_class"),
+    [("", "single comments-open has-sidebar"), ("page-commentary widget-area", "")],
+)
+def test_layout_flags_on_html_and_body_do_not_hide_the_story(
+    html_class: str, body_class: str
+) -> None:
+    html = (
+        f'<html class="{html_class}"><body class="{body_class}"><div class="wrap">'
+        '<h1>Council votes to fix roofs</h1><p class="byline">By Ann Lee</p>'
+        '<time class="date">5 March 2024</time>'
+        f"<article>{PROSE}</article>"
+        '<div class="related"><h1>Another story</h1><p class="byline">By Bo Chan</p></div>'
+        "</div></body></html>"
+    )
+    response = HtmlResponse("https://news.example/roofs", body=html.encode(), encoding="utf-8")
+    values = GenericArticlePage(response).extract().values
+    assert values["headline"] == "Council votes to fix roofs"
+    assert values["authors"] == ["Ann Lee"]
+    assert values["datePublishedRaw"] == "5 March 2024"

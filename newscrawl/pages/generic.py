@@ -167,14 +167,36 @@ def _texts(elements: list[Any]) -> list[str]:
     return [_text(el) for el in elements]
 
 
-def _in_story(el: Any) -> bool:
-    """Whether ``el`` is outside comments, related links, sidebars and navigation."""
-    for node in (el, *el.iterancestors()):
-        if node.tag in _NOT_STORY_TAGS or _CLASS["not-story"].search(
-            (node.get("class") or "").lower()
-        ):
-            return False
-    return True
+_PAGE_WIDE = frozenset({"html", "body"})
+
+
+class StoryFilter:
+    """Whether an element is outside comments, related links, sidebars and navigation.
+
+    Classes on ``<html>`` and ``<body>`` are page-wide layout flags ("sidebar-left",
+    "comments-open", "page-commentary"), never a container of someone else's text,
+    so they are not read. Answers are memoised per element: the filter asks about
+    every ancestor, and a page asks about thousands of elements sharing them.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[Any, bool] = {}
+
+    def __call__(self, el: Any) -> bool:
+        memo = self._memo
+        chain = []
+        node = el
+        while node is not None and node not in memo and node.tag not in _PAGE_WIDE:
+            chain.append(node)
+            node = node.getparent()
+        inside = memo.get(node, True) if node is not None else True
+        for member in reversed(chain):
+            inside = inside and not (
+                member.tag in _NOT_STORY_TAGS
+                or _CLASS["not-story"].search((member.get("class") or "").lower())
+            )
+            memo[member] = inside
+        return inside
 
 
 def _outermost(elements: list[Any]) -> list[Any]:
@@ -190,8 +212,9 @@ class ClassIndex:
     page-sized DOM; one scan plus compiled regexes costs a fraction of that.
     """
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, in_story: StoryFilter) -> None:
         self._classed = [(el, el.get("class").lower()) for el in root.xpath("//*[@class]")]
+        self._in_story = in_story
 
     def find(self, kind: str, *, tags: frozenset[str] | None = None, story: bool = True) -> list:
         pattern = _CLASS[kind]
@@ -200,7 +223,7 @@ class ClassIndex:
             for el, cls in self._classed
             if pattern.search(cls)
             and (tags is None or el.tag in tags)
-            and (not story or _in_story(el))
+            and (not story or self._in_story(el))
         ]
 
 
@@ -212,6 +235,7 @@ class GenericArticlePage(ArticlePage):
         self.favor_precision = favor_precision
         self.has_microdata = False
         self.issues: list[str] = []  # problems seen ("invalid-json-ld"), for the caller's stats
+        self.in_story = StoryFilter()
 
     # --- parsing (each done once, lazily) ------------------------------------------------
 
@@ -221,7 +245,7 @@ class GenericArticlePage(ArticlePage):
 
     @cached_property
     def classes(self) -> ClassIndex:
-        return ClassIndex(self.root)
+        return ClassIndex(self.root, self.in_story)
 
     @cached_property
     def meta(self) -> dict[str, list[str]]:
@@ -254,7 +278,7 @@ class GenericArticlePage(ArticlePage):
         title = root.findtext(".//title")
         if title:
             found.add("headline", title, "title")
-        for el in filter(_in_story, root.xpath("//time[@datetime or @pubdate]")):
+        for el in filter(self.in_story, root.xpath("//time[@datetime or @pubdate]")):
             marker = " ".join(filter(None, (el.get("class"), el.get("itemprop")))).lower()
             modified = _MODIFIED.search(marker) and "published" not in marker
             field = "dateModifiedRaw" if modified else "datePublishedRaw"
@@ -295,7 +319,7 @@ class GenericArticlePage(ArticlePage):
         An unmarked "By …" line counts only if what follows reads as names, so
         "By Monday evening, the fire was out." stays story text.
         """
-        names = [a for a in self.root.xpath("//a[@rel='author']") if _in_story(a)]
+        names = [a for a in self.root.xpath("//a[@rel='author']") if self.in_story(a)]
         names += self.classes.find("byline-name")
         marked = _texts(names) or self._byline_blocks
         texts = marked or [text for text in self._by_lines() if _reads_as_names(text)]
@@ -312,7 +336,7 @@ class GenericArticlePage(ArticlePage):
         for el in self.root.iter("p", "div", "span", "address"):
             if (el.text or "").lstrip().startswith(_BY_WORDS) and not el.xpath(".//p|.//div"):
                 text = _text(el)
-                if len(text) < _MAX_BYLINE_CHARS and _in_story(el):
+                if len(text) < _MAX_BYLINE_CHARS and self.in_story(el):
                     found.append(text)
         return found
 
@@ -320,7 +344,7 @@ class GenericArticlePage(ArticlePage):
     def _dom_headlines(self) -> list[str]:
         """``<h1>`` texts, then title-classed headings, minus the site name in a logo."""
         sites = {_key(name) for name in self.site_names}
-        headings = [h for h in self.root.iter("h1") if _in_story(h)]
+        headings = [h for h in self.root.iter("h1") if self.in_story(h)]
         headings += self.classes.find("headline", tags=_HEADINGS)
         texts = _texts(headings)
         return [t for t in dict.fromkeys(texts) if t and _key(t) not in sites]
@@ -329,7 +353,7 @@ class GenericArticlePage(ArticlePage):
     def _date_elements(self) -> list[Any]:
         """Elements classed as dates or metadata, and ``<time>`` elements."""
         elements = [el for el in self.classes.find("date") if el.tag not in _NOT_TEXT_TAGS]
-        elements += [el for el in self.root.iter("time") if _in_story(el)]
+        elements += [el for el in self.root.iter("time") if self.in_story(el)]
         return list(dict.fromkeys(elements))
 
     def _date_texts(self, elements: list[Any], *, whole: bool = False) -> list[str]:
@@ -352,7 +376,9 @@ class GenericArticlePage(ArticlePage):
         return [
             el
             for el in self.root.iter("p", "span", "div", "small", "em", "li")
-            if len(el) == 0 and 0 < len((el.text or "").strip()) < _MAX_LEAF_CHARS and _in_story(el)
+            if len(el) == 0
+            and 0 < len((el.text or "").strip()) < _MAX_LEAF_CHARS
+            and self.in_story(el)
         ]
 
     @cached_property
