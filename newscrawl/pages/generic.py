@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import htmldate
 import trafilatura
 from dateparser.data.languages_info import language_order
+from lxml import etree
 from lxml import html as lxml_html
 from lxml.etree import SubElement
 from scrapy.http import TextResponse
@@ -159,8 +160,61 @@ def _covers(lines: list[str], other: list[str], share: float) -> bool:
     return total > 0 and sum((wanted & words).values()) >= share * total
 
 
+# Elements that start a new line of text; any other tag ends inside the line, so its
+# text joins its neighbours without a space ("<b>Roofs</b>, rain" reads "Roofs, rain").
+_BLOCK_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    ]
+)
+
+
 def _text(el: Any) -> str:
-    return normalize_text(" ".join(el.itertext()))
+    parts: list[str] = []
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                parts.append(" ")
+            if tag and tag not in _NOT_TEXT_TAGS:
+                parts.append(node.text or "")
+        else:
+            if tag in _BLOCK_TAGS:
+                parts.append(" ")
+            if node is not el:
+                parts.append(node.tail or "")
+    return normalize_text("".join(parts))
 
 
 def _texts(elements: list[Any]) -> list[str]:
@@ -540,18 +594,34 @@ class GenericArticlePage(ArticlePage):
     # headline ------------------------------------------------------------------------------
 
     def strip_site_suffix(self, title: str) -> str:
-        """Drop " | Site Name" / "Site - " parts that name the site."""
-        parts = _TITLE_SEPARATORS.split(normalize_text(title))
-        if len(parts) < 2:
-            return normalize_text(title)
+        """Drop " | Site Name" / "Site - " parts that name the site, at either end.
+
+        What stays is cut from the title as written, so separators inside the
+        headline ("Vote — and after") keep their own form.
+        """
+        title = normalize_text(title)
+        separators = list(_TITLE_SEPARATORS.finditer(title))
+        if not separators:
+            return title
+        bounds = [0, *(i for m in separators for i in (m.start(), m.end())), len(title)]
+        parts = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
         sites = {_key(name) for name in self.site_names}
-        sites |= {_key(name).removeprefix("the") for name in self.site_names}
-        kept = [
-            p for p in parts if _key(p) not in sites and _key(p).removeprefix("the") not in sites
-        ]
-        if len(kept) == len(parts) and " | " in title:
-            kept = parts[:-1]  # "Headline | Section" with an unknown site name
-        return " - ".join(kept) if kept else normalize_text(title)
+        sites |= {key.removeprefix("the") for key in sites}
+
+        def is_site(part: tuple[int, int]) -> bool:
+            key = _key(title[part[0] : part[1]])
+            return key in sites or key.removeprefix("the") in sites
+
+        first, last = 0, len(parts) - 1
+        while first <= last and is_site(parts[first]):
+            first += 1
+        while last >= first and is_site(parts[last]):
+            last -= 1
+        if first > last:
+            return title
+        if (first, last) == (0, len(parts) - 1) and " | " in title:
+            last -= 1  # "Headline | Section" with an unknown site name
+        return title[parts[first][0] : parts[last][1]]
 
     def _headline(self, found: Candidates) -> tuple[str, str] | None:
         """The structured headline unless the page's own heading shows it is off.
@@ -560,8 +630,14 @@ class GenericArticlePage(ArticlePage):
         prefix) or that extends a truncated one is the real headline.
         """
         dom = [c.value for c in found.get("headline") if c.method == "dom"]
+        sites = {_key(name) for name in self.site_names}
         ranked = self._ranked(
-            [c for c in found.get("headline") if c.method not in ("dom", "title")], HEADLINE_ORDER
+            [
+                c
+                for c in found.get("headline")
+                if c.method not in ("dom", "title") and _key(str(c.value)) not in sites
+            ],
+            HEADLINE_ORDER,
         )
         ranked += [c for c in found.get("headline") if c.method == "title"]
         for heading in dom:
