@@ -396,14 +396,17 @@ _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _BRACKETS_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _PREFIX_RE = re.compile(
-    r"^(?:(?:written|reported|posted|story|words|text|reporting)\s+)?(?P<word>by|von|par|por)\b"
+    r"^(?:(?:written|reported|posted|story|words|text|reporting|reviewed|review|interview"
+    r"|photos?|analysis|erstellt|geschrieben|ein\s+kommentar|kommentar)\s+)?"
+    r"(?P<word>by|von|par|por)\b"
     r"\s*:?\s*|^(?:authors?|reporters?|written\s+by)\s*:\s*",
     re.IGNORECASE,
 )
 # "Von"/"Par" are also name particles ("Von Miller"): strip them only before a full name.
 _PARTICLE_PREFIXES = frozenset({"von", "par", "por"})
 _UPDATED_RE = re.compile(
-    r"(?<=\S)\s*[,|·•–—-]?\s*\b(?:last\s+)?(?:updated|published|posted|modified)\b.*$",
+    r"(?<=\S)\s*[,|·•–—-]?\s*\b(?:last\s+)?(?:updated|published|posted|modified"
+    r"|veröffentlicht|aktualisiert|publié|mis\s+à\s+jour|publicado|actualizado)\b.*$",
     re.IGNORECASE,
 )
 # Between names a comma is common, so after one only unmistakable outlets count.
@@ -437,8 +440,30 @@ _ROLE_SUFFIX_RE = re.compile(
 _BARE_ROLE_RE = re.compile(rf"^(\S+\s+\S.*?)\s+{_ROLE_NOUN}$", re.IGNORECASE)
 _TRAILING_DATE_RE = re.compile(rf"\s*[,|·•–—-]?\s*{_TIME_EXPR}$", re.IGNORECASE)
 _AUTHOR_SPLIT_RE = re.compile(r"\s*(?:[,;&]|\s\|\s|\band\b)\s*", re.IGNORECASE)
-_NAME_SUFFIX_RE = re.compile(r"^(?:jr|sr|ii|iii|iv|phd|md)\.?$", re.IGNORECASE)
-_AUTHOR_TRIM = " ,;:|·•–—-/"
+_NAME_SUFFIX_RE = re.compile(r"^(?:jr|sr|ii|iii|iv)\.?$", re.IGNORECASE)
+# Degree letters after a name ("Ann Lee, PhD", "Bo Chan MD") are not part of it.
+_DEGREE_RE = re.compile(
+    r"(?:,?\s+(?:ph\.?\s?d|m\.?d|mba|msc|m\.?s|m\.?a|b\.?a|rn|md|dds|esq|mph|lmft|rdn?)\.?)+$",
+    re.IGNORECASE,
+)
+# "7 hours", "1. November 2023 10:29": an age or a date that trails a name.
+_TRAILING_AGE_RE = re.compile(
+    r"\s+(?:\d+\s*(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?"
+    r"|std\.?|stunden?|tagen?|minuten?)(?:\s+ago)?"
+    r"|\d{1,2}\.?\s+[^\W\d_]{3,}\.?\s+(?:19|20)\d{2}\b.*)$",
+    re.IGNORECASE,
+)
+_CREDIT_RE = re.compile(r"\S/\S|^\s*©")
+# Texts of buttons and links that sit in bylines: never a name.
+_NOT_NAMES = frozenset(
+    {
+        "follow", "folgen", "gefolgt", "share", "teilen", "abonnieren", "subscribe",
+        "sign in", "log in", "login", "anmelden", "zustimmen", "abbruch", "themen bearbeiten",
+        "more", "mehr", "profile", "profil", "email", "e-mail", "twitter", "facebook",
+        "linkedin", "instagram", "view all posts", "alle artikel", "contact", "kontakt",
+    }
+)  # fmt: skip
+_AUTHOR_TRIM = " ,;:|·•–—-/(["
 _MAX_AUTHOR_CHARS = 80
 _MAX_AUTHOR_WORDS = 8
 _MAX_BYLINE_CHARS = 1000
@@ -476,8 +501,11 @@ def clean_author(value: str) -> str | None:
     Upper-case-only names are title-cased; any other casing is the author's own.
     """
     text = _BARE_ROLE_RE.sub(r"\1", _strip_byline_junk(value))
+    text = _DEGREE_RE.sub("", _TRAILING_AGE_RE.sub("", text)).strip(_AUTHOR_TRIM)
     if (
         not any(c.isalpha() for c in text)
+        or text.startswith("@")  # a social handle
+        or text.casefold() in _NOT_NAMES
         or len(text) > _MAX_AUTHOR_CHARS
         or len(text.split()) > _MAX_AUTHOR_WORDS
         or _ROLE_ONLY_RE.match(text)
@@ -491,11 +519,14 @@ def split_authors(value: str | Iterable[str] | None) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
     for byline in _as_values(value):
+        # Photo credits ("APA/AFP/Ann Lee", "© Agency") go before the byline is cleaned.
+        parts = _AUTHOR_SPLIT_RE.split(normalize_text(byline))
+        byline = ", ".join(p for p in parts if not _CREDIT_RE.search(_URL_RE.sub(" ", p)))
         pieces: list[str] = []
         for piece in _AUTHOR_SPLIT_RE.split(_strip_byline_junk(byline)):
             if pieces and _NAME_SUFFIX_RE.match(piece):
                 pieces[-1] = f"{pieces[-1]}, {piece}"  # "Smith, Jr." is one name
-            elif piece:
+            elif piece and not _DEGREE_RE.fullmatch(f" {piece}"):
                 pieces.append(piece)
         for piece in pieces:
             name = clean_author(piece)

@@ -415,6 +415,26 @@ def test_split_authors(raw: object, names: list[str]) -> None:
     assert split_authors(raw) == names
 
 
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        ("Kyle Tan 7 hours", ["Kyle Tan"]),
+        ("Redaktion Nord 1. November 2023 10:29", ["Redaktion Nord"]),
+        ("erstellt von Dana Ruiz — veröffentlicht", ["Dana Ruiz"]),
+        ("Review by Jane Roe", ["Jane Roe"]),
+        ("Jane Roe, PhD", ["Jane Roe"]),
+        ("Bo Chan MD and Ann Lee, Jr.", ["Bo Chan", "Ann Lee, Jr."]),
+        ("AGENCY/WIRE/Mel Ortiz", []),
+        ("© Ledger Media", []),
+        ("@janeroe", []),
+        ("Folgen", []),
+        ("Ann Lee (", ["Ann Lee"]),
+    ],
+)
+def test_byline_junk_is_not_a_name(raw: str, names: list[str]) -> None:
+    assert split_authors(raw) == names
+
+
 # ----------------------------------------------------------------------------- body
 
 
