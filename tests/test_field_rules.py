@@ -55,3 +55,58 @@ def test_inline_tags_add_no_space_before_punctuation() -> None:
     assert (
         page(body=body).extract().values["headline"] == "Roofs, rain and the council's vote today"
     )
+
+
+# --- dates --------------------------------------------------------------------------------
+
+
+def published(head: str = "", body: str = "", url: str = URL) -> str:
+    return str(page(head, body, url).extract().values["datePublishedRaw"])
+
+
+def meta(name: str, content: str) -> str:
+    attr = "property" if name.startswith(("og:", "article:")) else "name"
+    return f'<meta {attr}="{name}" content="{content}">'
+
+
+def test_a_utc_instant_gives_way_to_the_local_day_the_page_shows() -> None:
+    head = jsonld(datePublished="2023-11-09T03:28:35Z")
+    body = "<p class='date'>November 8, 2023 10:28 p.m.</p>"
+    assert published(head, body).startswith("November 8, 2023")
+
+
+def test_a_utc_instant_gives_way_to_the_day_in_the_url() -> None:
+    url = "https://ledger.example/2023/11/08/council-votes-on-roofs"
+    assert published(jsonld(datePublished="2023-11-09T01:49:09Z"), url=url) == "2023-11-08"
+
+
+def test_a_utc_instant_on_the_local_day_is_kept() -> None:
+    url = "https://ledger.example/2023/11/08/council-votes-on-roofs"
+    assert published(jsonld(datePublished="2023-11-08T14:00:00Z"), url=url) == (
+        "2023-11-08T14:00:00Z"
+    )
+
+
+def test_a_stale_json_ld_date_loses_to_a_later_header_date() -> None:
+    head = jsonld(datePublished="2020-01-10T16:50:00+00:00")
+    head += meta("article:published_time", "2023-01-01T14:11:58+01:00")
+    assert published(head) == "2023-01-01T14:11:58+01:00"
+
+
+def test_a_header_date_earlier_than_json_ld_does_not_replace_it() -> None:
+    head = jsonld(datePublished="2023-11-09T03:02:34-05:00") + meta("date", "2023-11-08")
+    assert published(head) == "2023-11-09T03:02:34-05:00"
+
+
+def test_a_date_far_from_the_url_date_loses_to_it() -> None:
+    url = "https://ledger.example/home/2017/7/12/council-votes-on-roofs"
+    assert published(jsonld(datePublished="2019-06-17T18:28:00+0200"), url=url) == "2017-07-12"
+
+
+def test_a_date_in_a_definition_list_is_read() -> None:
+    body = "<dl><dt>Author</dt><dd>Ann Lee</dd><dt>Published</dt><dd>5 March 2024</dd></dl>"
+    assert published(body=body) == "5 March 2024"
+
+
+def test_a_date_in_an_id_named_field_is_read() -> None:
+    assert published(body='<span id="publish-date">5 March 2024</span>') == "5 March 2024"

@@ -12,6 +12,7 @@ import logging
 import re
 from collections import Counter
 from copy import deepcopy
+from datetime import date
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,9 +91,16 @@ _TEXT_DATE = re.compile(
     r"(?P<time>\d{1,2}[:.h]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*(?-i:[A-Z]{3,4})\b)?))?",
     re.IGNORECASE,
 )
-_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(0[1-9]|1[0-2])/(0[1-9]|[12]\d|3[01])(?:/|$)")
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])(?:/|$)")
 _HAS_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\b[A-Z]{3,4})$")
 _MODIFIED = re.compile(r"updat|modif")
+_DATE_LABEL = re.compile(
+    r"date|publi|posted|datum|veröffentlicht|erschienen|fecha|data|pubblicat", re.IGNORECASE
+)
+_UTC = re.compile(r"(?:Z|[+-]00:?00|\bGMT|\bUTC)$", re.IGNORECASE)
+_STRUCTURED_DATES = frozenset({"json-ld", "microdata", "next-data", "app-state"})
+_HEADER_DATES = frozenset({"opengraph", "meta"})
+_URL_DATE_SLACK = 2  # days a page's date may differ from its URL's (time zones, late edits)
 _CLOCK = re.compile(r"\d{1,2}[:.h]\d{2}")
 _HOUR_H = re.compile(r"(?<=\d)h(?=\d)")  # French "10h12"
 DATEPARSER_LANGUAGES = frozenset(language_order)
@@ -260,14 +268,18 @@ def _outermost(elements: list[Any]) -> list[Any]:
 
 
 class ClassIndex:
-    """A page's elements by class attribute, from one scan.
+    """A page's elements by class and id attributes, from one scan.
 
     ``contains(@class, …)`` XPath predicates cost about a millisecond each on a
     page-sized DOM; one scan plus compiled regexes costs a fraction of that.
+    Ids count as classes: ``<span id="publish-date">`` names a field as surely.
     """
 
     def __init__(self, root: Any, in_story: StoryFilter) -> None:
-        self._classed = [(el, el.get("class").lower()) for el in root.xpath("//*[@class]")]
+        self._classed = [
+            (el, f"{el.get('class') or ''} {el.get('id') or ''}".lower())
+            for el in root.xpath("//*[@class or @id]")
+        ]
         self._in_story = in_story
 
     def find(self, kind: str, *, tags: frozenset[str] | None = None, story: bool = True) -> list:
@@ -341,7 +353,8 @@ class GenericArticlePage(ArticlePage):
             found.add("datePublishedRaw", text, "dom")
         match = _URL_DATE.search(urlsplit(self.response.url).path)
         if match:
-            found.add("datePublishedRaw", "-".join(match.groups()), "url")
+            year, month, day = match.groups()
+            found.add("datePublishedRaw", f"{year}-{int(month):02d}-{int(day):02d}", "url")
         for text in self._bylines:
             found.add("authors", (text, "unknown"), "dom")
         canonical = root.xpath("//link[@rel='canonical']/@href")
@@ -408,6 +421,11 @@ class GenericArticlePage(ArticlePage):
         """Elements classed as dates or metadata, and ``<time>`` elements."""
         elements = [el for el in self.classes.find("date") if el.tag not in _NOT_TEXT_TAGS]
         elements += [el for el in self.root.iter("time") if self.in_story(el)]
+        # <dl><dt>Published</dt><dd>5 March 2024</dd></dl>
+        for term in self.root.iter("dt"):
+            value = term.getnext()
+            if _DATE_LABEL.search(_text(term)) and value is not None and value.tag == "dd":
+                elements.append(value)
         return list(dict.fromkeys(elements))
 
     def _date_texts(self, elements: list[Any], *, whole: bool = False) -> list[str]:
@@ -552,16 +570,18 @@ class GenericArticlePage(ArticlePage):
             out.offer("headline", *headline)
         for name, order in (("description", DESCRIPTION_ORDER), ("mainImage", IMAGE_ORDER)):
             self._offer_ranked(out, found, name, order)
-        for name in ("datePublishedRaw", "dateModifiedRaw"):
-            date = self._date(found.get(name))
-            if date:
-                out.offer(name, *date)
+        published = self._published(found.get("datePublishedRaw"))
+        if published:
+            out.offer("datePublishedRaw", *published)
+        modified = self._date(found.get("dateModifiedRaw"))
+        if modified:
+            out.offer("dateModifiedRaw", *modified)
         if "datePublishedRaw" not in out.values:
             leaves = self._date_texts(self._short_leaves(), whole=True)
             loose = [Candidate(text, "dom") for text in leaves]
-            date = self._date(loose[:1])
-            if date:
-                out.offer("datePublishedRaw", *date)
+            found_date = self._date(loose[:1])
+            if found_date:
+                out.offer("datePublishedRaw", *found_date)
             else:
                 out.offer("datePublishedRaw", self._htmldate(), "htmldate")
         authors = self._authors(found)
@@ -697,10 +717,56 @@ class GenericArticlePage(ArticlePage):
             return None
         return normalize_text(str(best[0].value)), best[0].method
 
+    def _published(self, candidates: list[Candidate]) -> tuple[str, str] | None:
+        """The publication date: :meth:`_date`'s pick, corrected where sources disagree.
+
+        - A structured date (JSON-LD, microdata, app state) earlier than a header
+          date (OpenGraph, meta) is a template's stale one: the header wins.
+        - A date more than two days from the one in the URL loses to the URL's.
+        - A UTC instant one day off a date the page gives in local time (URL,
+          meta, text) was converted from it: the local day is the one shown.
+        """
+        chosen = self._date(candidates)
+        if chosen is None:
+            return None
+        days: dict[str, date | None] = {}
+
+        def day(value: Any) -> date | None:
+            raw = normalize_text(str(value))
+            if raw not in days:
+                iso = parse_date(raw, languages=self.languages)
+                days[raw] = date.fromisoformat(iso[:10]) if iso else None
+            return days[raw]
+
+        ranked = self._ranked(candidates, DATE_ORDER)
+        picked = day(chosen[0])
+        if picked is None:
+            return chosen
+        in_url = next((c for c in ranked if c.method == "url"), None)
+        url_day = day(in_url.value) if in_url else None
+        if chosen[1] in _STRUCTURED_DATES and url_day != picked:
+            for c in ranked:
+                if c.method in _HEADER_DATES and (d := day(c.value)) and d > picked:
+                    chosen, picked = (normalize_text(str(c.value)), c.method), d
+                    break
+        if in_url and url_day and abs((url_day - picked).days) > _URL_DATE_SLACK:
+            return str(in_url.value), "url"
+        if _UTC.search(chosen[0]) and _CLOCK.search(chosen[0]):
+            local = [
+                (raw, c.method, day(raw))
+                for c in ranked
+                if not _UTC.search(raw := normalize_text(str(c.value)))
+            ]
+            if not any(d == picked for _, _, d in local):
+                for raw, method, d in local:
+                    if d and abs((d - picked).days) == 1:
+                        return raw, method
+        return chosen
+
     def _htmldate(self) -> str | None:
         try:
             return htmldate.find_date(
-                self.root, url=self.response.url, extensive_search=False, original_date=True
+                self.root, url=self.response.url, extensive_search=True, original_date=True
             )
         except (ValueError, TypeError) as exc:
             logger.debug("htmldate failed on %s: %s", self.response.url, exc)
