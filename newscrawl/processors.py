@@ -576,6 +576,8 @@ BOILERPLATE_RE = re.compile(
             r"scroll (?:down )?to continue(?: reading| with content)?",
             r"share(?: this)?(?: article| story| page| post)?(?: on \w+)?|copy link",
             r"(?:read (?:more|also|next)|see also|also read)(?:\s*:.*)?",
+            # "Related: <other headline>", "MORE: ...", "WATCH: ..." lines between paragraphs
+            r"(?:related|more|watch|listen|recommended|trending|most read|popular)\s*:.*",
             r"(?:sign up|subscribe) (?:for|to) (?:our|the) .{0,40}newsletters?(?:\W.*)?",
             r"subscribe(?: now)?|newsletter",
             r"skip to (?:main )?content",

@@ -9,6 +9,7 @@ every rule can see every candidate.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -142,8 +143,21 @@ def walk_dicts(data: Any, limit: int = 20000) -> Iterator[dict]:
             queue.extend(v for v in node if isinstance(v, (dict, list)))
 
 
+# CMS shortcodes left in stored bodies: "[caption id=...]", "[/embed]", "[gallery ids=1,2]".
+_SHORTCODE = re.compile(
+    r"\[/[a-z][\w-]*\]|\[[a-z][\w-]*(?:\s+[\w-]+=[^\[\]]*)+\]"
+    r"|\[(?:caption|embed|gallery|video|audio|tweet|instagram|youtube|playlist|vc_\w+|et_pb_\w+)"
+    r"[^\[\]]*\]",
+    re.IGNORECASE,
+)
+
+
 def html_paragraphs(value: str) -> list[str]:
-    """Split a string that may hold HTML into paragraph texts."""
+    """Split a string that may hold HTML (escaped or not, with shortcodes) into paragraphs."""
+    if "&lt;" in value and "<" not in value:
+        value = html.unescape(value)  # HTML escaped once more than it should be
+    if "[" in value:
+        value = _SHORTCODE.sub(" ", value)
     if "<" not in value:
         return [line.strip() for line in value.split("\n") if line.strip()]
     try:
@@ -622,8 +636,16 @@ def _first_key(node: dict, keys: Iterable[str]) -> tuple[str, Any] | None:
 
 
 def body_paragraphs(value: Any) -> list[str]:
-    """Paragraphs from a CMS body: an HTML/text string or a list of typed blocks."""
+    """Paragraphs from a CMS body: an HTML/text string or a list of typed blocks.
+
+    A rich-text tree stored as a JSON string (``"{\"nodeType\": \"document\"...``)
+    is read as the tree, not as text.
+    """
     if isinstance(value, str):
+        if value.lstrip().startswith(("{", "[{")):
+            tree = loads_lenient(value)
+            if isinstance(tree, (dict, list)):
+                return body_paragraphs(tree)
         return html_paragraphs(value)
     if isinstance(value, dict):
         inner = _first_key(value, ("content", "children", "blocks", "html", "text", "value"))
