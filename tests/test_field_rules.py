@@ -8,6 +8,8 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from newscrawl.pages.generic import GenericArticlePage
+from newscrawl.pages.structured import body_paragraphs, html_paragraphs
+from newscrawl.processors import is_boilerplate
 
 URL = "https://ledger.example/news/council-votes-on-roofs"
 PROSE = "".join(
@@ -110,3 +112,58 @@ def test_a_date_in_a_definition_list_is_read() -> None:
 
 def test_a_date_in_an_id_named_field_is_read() -> None:
     assert published(body='<span id="publish-date">5 March 2024</span>') == "5 March 2024"
+
+
+# --- body ---------------------------------------------------------------------------------
+
+
+def test_a_story_split_over_sibling_containers_is_read_whole() -> None:
+    first = "".join(
+        f"<p>First half, paragraph {i}, about roofs and the long council vote.</p>"
+        for i in range(4)
+    )
+    second = "".join(
+        f"<p>Second half, paragraph {i}, about rain and what the council decided.</p>"
+        for i in range(3)
+    )
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav><div class='wrap'>"
+        "<h1>Council votes on roofs</h1>"
+        f"<div class='part-one'>{first}</div><div class='ad'>Advertisement</div>"
+        f"<div class='part-two'>{second}</div></div></body></html>"
+    )
+    response = HtmlResponse("https://ledger.example/roofs", body=html.encode(), encoding="utf-8")
+    body = " ".join(GenericArticlePage(response).extract().values["articleBody"])
+    assert "First half, paragraph 0" in body and "Second half, paragraph 2" in body
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "&lt;p&gt;Roofs were fixed before winter.&lt;/p&gt;&lt;p&gt;The vote was close.&lt;/p&gt;",
+        '[caption id="a1" width="300"]A roof[/caption]<p>Roofs were fixed before winter.</p>'
+        "<p>The vote was close.</p>",
+    ],
+)
+def test_escaped_html_and_shortcodes_in_structured_bodies(stored: str) -> None:
+    assert html_paragraphs(stored)[-2:] == [
+        "Roofs were fixed before winter.",
+        "The vote was close.",
+    ]
+    assert not any("caption" in line or "<" in line for line in html_paragraphs(stored))
+
+
+def test_rich_text_stored_as_a_json_string_is_read_as_text() -> None:
+    tree = {
+        "nodeType": "document",
+        "content": [
+            {"nodeType": "paragraph", "content": [{"nodeType": "text", "value": "Roofs first."}]},
+            {"nodeType": "paragraph", "content": [{"nodeType": "text", "value": "Rain next."}]},
+        ],
+    }
+    assert body_paragraphs(json.dumps(tree)) == ["Roofs first.", "Rain next."]
+
+
+@pytest.mark.parametrize("line", ["Related: Council fixes bridges", "MORE: Rain all week"])
+def test_related_lines_are_boilerplate(line: str) -> None:
+    assert is_boilerplate(line)

@@ -261,6 +261,11 @@ class StoryFilter:
         return inside
 
 
+def _common_ancestor(a: Any, b: Any) -> Any:
+    above_a = {id(el) for el in (a, *a.iterancestors())}
+    return next(el for el in (b, *b.iterancestors()) if id(el) in above_a)
+
+
 def _outermost(elements: list[Any]) -> list[Any]:
     """Drop elements nested in another of ``elements`` ("byline" around "author")."""
     chosen = set(elements)
@@ -469,6 +474,11 @@ class GenericArticlePage(ArticlePage):
         if not top or top[0][1] < _FOCUS_MIN_RUN:
             return self.root
         container = top[0][0]
+        # A story split over sibling containers (a "read more" break, an ad between
+        # halves): the scope is the smallest element around every run of prose.
+        for other, count in self.prose_runs.items():
+            if count >= 2 and other is not container:
+                container = _common_ancestor(container, other)
         scope = next(
             (
                 el
