@@ -167,3 +167,8 @@ def test_rich_text_stored_as_a_json_string_is_read_as_text() -> None:
 @pytest.mark.parametrize("line", ["Related: Council fixes bridges", "MORE: Rain all week"])
 def test_related_lines_are_boilerplate(line: str) -> None:
     assert is_boilerplate(line)
+
+
+def test_a_header_date_one_day_later_is_an_edition_date_not_a_correction() -> None:
+    head = jsonld(datePublished="2024-04-25T19:30:04+02:00") + meta("date", "2024-04-26")
+    assert published(head) == "2024-04-25T19:30:04+02:00"

@@ -730,8 +730,9 @@ class GenericArticlePage(ArticlePage):
     def _published(self, candidates: list[Candidate]) -> tuple[str, str] | None:
         """The publication date: :meth:`_date`'s pick, corrected where sources disagree.
 
-        - A structured date (JSON-LD, microdata, app state) earlier than a header
-          date (OpenGraph, meta) is a template's stale one: the header wins.
+        - A structured date (JSON-LD, microdata, app state) two or more days before
+          a header date (OpenGraph, meta) is a template's stale one: the header wins
+          (one day apart is more often an edition date or a live blog's update).
         - A date more than two days from the one in the URL loses to the URL's.
         - A UTC instant one day off a date the page gives in local time (URL,
           meta, text) was converted from it: the local day is the one shown.
@@ -756,7 +757,7 @@ class GenericArticlePage(ArticlePage):
         url_day = day(in_url.value) if in_url else None
         if chosen[1] in _STRUCTURED_DATES and url_day != picked:
             for c in ranked:
-                if c.method in _HEADER_DATES and (d := day(c.value)) and d > picked:
+                if c.method in _HEADER_DATES and (d := day(c.value)) and (d - picked).days >= 2:
                     chosen, picked = (normalize_text(str(c.value)), c.method), d
                     break
         if in_url and url_day and abs((url_day - picked).days) > _URL_DATE_SLACK:
