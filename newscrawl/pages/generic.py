@@ -76,6 +76,7 @@ _CLASS = {
     "related": re.compile(r"related|more-from"),
     "breadcrumb": re.compile(r"breadcrumb"),
 }
+_ANY_CLASS = re.compile("|".join(f"(?:{p.pattern})" for p in _CLASS.values()))
 _NOT_STORY_TAGS = frozenset({"aside", "nav"})
 _NOT_TEXT_TAGS = frozenset({"meta", "script", "style", "link"})
 _HEADINGS = frozenset({"h1", "h2"})
@@ -281,9 +282,11 @@ class ClassIndex:
     """
 
     def __init__(self, root: Any, in_story: StoryFilter) -> None:
+        # Most class names match no kind: one combined search keeps only those that do.
         self._classed = [
-            (el, f"{el.get('class') or ''} {el.get('id') or ''}".lower())
+            (el, names)
             for el in root.xpath("//*[@class or @id]")
+            if _ANY_CLASS.search(names := f"{el.get('class') or ''} {el.get('id') or ''}".lower())
         ]
         self._in_story = in_story
 
