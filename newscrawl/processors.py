@@ -399,7 +399,11 @@ _PREFIX_RE = re.compile(
     r"^(?:(?:written|reported|posted|story|words|text|reporting|reviewed|review|interview"
     r"|photos?|analysis|erstellt|geschrieben|ein\s+kommentar|kommentar)\s+)?"
     r"(?P<word>by|von|par|por)\b"
-    r"\s*:?\s*|^(?:authors?|reporters?|written\s+by)\s*:\s*",
+    r"\s*:?\s*|^(?:authors?|reporters?|written\s+by)\s*:\s*"
+    # "Zeige alle Beiträge von", "View all posts by", "Artikel von:", "Veröffentlicht am ... von"
+    r"|^(?:(?:zeige|show|view|see)\s+)?(?:alle|all)\s+(?:beiträge|posts|articles|artikel)"
+    r"\s+(?:von|by|of)\s+|^(?:artikel|rezept|beitrag|text|fotos?)\s+von\s*:?\s+"
+    r"|^veröffentlicht\s+am\s+.{0,40}?\s+von\s+",
     re.IGNORECASE,
 )
 # "Von"/"Par" are also name particles ("Von Miller"): strip them only before a full name.
@@ -450,7 +454,9 @@ _DEGREE_RE = re.compile(
 _TRAILING_AGE_RE = re.compile(
     r"\s+(?:\d+\s*(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?"
     r"|std\.?|stunden?|tagen?|minuten?)(?:\s+ago)?"
-    r"|\d{1,2}\.?\s+[^\W\d_]{3,}\.?\s+(?:19|20)\d{2}\b.*)$",
+    r"|\d{1,2}\.?\s+[^\W\d_]{3,}\.?\s+(?:19|20)\d{2}\b.*"
+    # "X vor 5 Stunden", a comment's "X am" (its date gone), "X @handle"
+    r"|vor\s+\d+\s+\w+.*|am|@\w+)$",
     re.IGNORECASE,
 )
 _CREDIT_RE = re.compile(r"\S/\S|^\s*©")
@@ -461,9 +467,10 @@ _NOT_NAMES = frozenset(
         "sign in", "log in", "login", "anmelden", "zustimmen", "abbruch", "themen bearbeiten",
         "more", "mehr", "profile", "profil", "email", "e-mail", "twitter", "facebook",
         "linkedin", "instagram", "view all posts", "alle artikel", "contact", "kontakt",
+        "no author", "admin", "administrator", "unknown", "anonymous",
     }
 )  # fmt: skip
-_AUTHOR_TRIM = " ,;:|·•–—-/(["
+_AUTHOR_TRIM = " ,;:|·•–—-/([→»"
 _MAX_AUTHOR_CHARS = 80
 _MAX_AUTHOR_WORDS = 8
 _MAX_BYLINE_CHARS = 1000

@@ -429,6 +429,15 @@ def test_split_authors(raw: object, names: list[str]) -> None:
         ("@janeroe", []),
         ("Folgen", []),
         ("Ann Lee (", ["Ann Lee"]),
+        ("Zeige alle Beiträge von Mia Weber →", ["Mia Weber"]),
+        ("View all posts by Mia Weber", ["Mia Weber"]),
+        ("Veröffentlicht am 8. Februar 2022 von Mia Weber", ["Mia Weber"]),
+        ("Artikel von: Mia Weber", ["Mia Weber"]),
+        ("Mia Weber vor 5 Stunden Mehr", ["Mia Weber"]),
+        ("Mia Weber @miaweber", ["Mia Weber"]),
+        ("Mia Weber am", ["Mia Weber"]),
+        ("No Author", []),
+        ("Anna Maria Sam", ["Anna Maria Sam"]),
     ],
 )
 def test_byline_junk_is_not_a_name(raw: str, names: list[str]) -> None:
