@@ -32,6 +32,7 @@ from w3lib.url import canonicalize_url as w3lib_canonicalize_url
 _DELETE_CHARS = {c: None for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
 _DELETE_CHARS.update({c: " " for c in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x85)})
 _DELETE_CHARS.update({c: None for c in (0xAD, 0x200B, 0x2060, 0xFEFF)})
+_DELETE_RE = re.compile("[" + "".join(map(chr, _DELETE_CHARS)) + "]")
 _NEWLINES_RE = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
 
 
@@ -60,7 +61,8 @@ def normalize_text(value: object) -> str:
     text = _as_text(value)
     if "&" in text:
         text = html.unescape(text)
-    text = text.translate(_DELETE_CHARS)
+    if _DELETE_RE.search(text):  # most text is clean: a search is far cheaper than translate
+        text = text.translate(_DELETE_CHARS)
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return " ".join(text.split())
