@@ -172,3 +172,8 @@ def test_related_lines_are_boilerplate(line: str) -> None:
 def test_a_header_date_one_day_later_is_an_edition_date_not_a_correction() -> None:
     head = jsonld(datePublished="2024-04-25T19:30:04+02:00") + meta("date", "2024-04-26")
     assert published(head) == "2024-04-25T19:30:04+02:00"
+
+
+def test_text_after_an_html_comment_is_read() -> None:
+    body = '<p class="meta">By <b>Ann Lee</b> | <!-- span -->30 septembre 2018</p>'
+    assert published(body=body) == "30 septembre 2018"

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import htmldate
 import trafilatura
 from dateparser.data.languages_info import language_order
-from lxml import etree
 from lxml import html as lxml_html
 from lxml.etree import SubElement
 from scrapy.http import TextResponse
@@ -210,19 +209,22 @@ _BLOCK_TAGS = frozenset(
 
 
 def _text(el: Any) -> str:
+    """``el``'s text as one line; comments are skipped but not the text after them."""
     parts: list[str] = []
-    for event, node in etree.iterwalk(el, events=("start", "end")):
+    stack: list[tuple[Any, bool]] = [(el, False)]
+    while stack:
+        node, closing = stack.pop()
         tag = node.tag if isinstance(node.tag, str) else ""
-        if event == "start":
-            if tag in _BLOCK_TAGS:
-                parts.append(" ")
-            if tag and tag not in _NOT_TEXT_TAGS:
-                parts.append(node.text or "")
-        else:
-            if tag in _BLOCK_TAGS:
-                parts.append(" ")
+        if tag in _BLOCK_TAGS:
+            parts.append(" ")
+        if closing:
             if node is not el:
                 parts.append(node.tail or "")
+            continue
+        stack.append((node, True))
+        if tag and tag not in _NOT_TEXT_TAGS:
+            parts.append(node.text or "")
+            stack.extend((child, False) for child in reversed(node))
     return normalize_text("".join(parts))
 
 
