@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +113,9 @@ def crawl(url: str, pages: int, context_pages: int, workdir: Path) -> dict[str, 
     }
 
 
-def tree_rss_mb(root: psutil.Process) -> tuple[float, set[str]]:
+def tree_rss_mb(root: psutil.Process) -> tuple[float, Counter[str]]:
     """RSS of ``root`` and every process under it, in MiB, and the browser processes there."""
-    total, browsers = 0, set()
+    total, browsers = 0, Counter[str]()
     for process in [root, *root.children(recursive=True)]:
         try:
             total += process.memory_info().rss
@@ -122,7 +123,7 @@ def tree_rss_mb(root: psutil.Process) -> tuple[float, set[str]]:
         except psutil.Error:
             continue
         if name.startswith(BROWSER_PROCESSES):
-            browsers.add(name)
+            browsers[name] += 1
     return total / 2**20, browsers
 
 
@@ -136,14 +137,14 @@ def idle_crawl(url: str, pages: int, handler: str, workdir: Path) -> dict[str, A
         settings["DOWNLOAD_HANDLERS"] = PLAYWRIGHT_HANDLERS
     for key, value in settings.items():
         command += ["-s", f"{key}={value}"]
-    peak, browsers = 0.0, set()
+    peak, browsers = 0.0, Counter[str]()
     started = time.monotonic()
     with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL) as process:
         root = psutil.Process(process.pid)
         while process.poll() is None:
             with contextlib.suppress(psutil.Error):
                 rss, seen = tree_rss_mb(root)
-                peak, browsers = max(peak, rss), browsers | seen
+                peak, browsers = max(peak, rss), browsers | seen  # most at once, by name
             time.sleep(0.1)
     stats = json.loads(stats_file.read_text())
     return {
@@ -152,7 +153,7 @@ def idle_crawl(url: str, pages: int, handler: str, workdir: Path) -> dict[str, A
         "wall_s": round(time.monotonic() - started, 1),
         "items": stats.get("item_scraped_count", 0),
         "rendered": stats.get("newscrawl/browser/rendered", 0),
-        "browser_processes": sorted(browsers),
+        "browser_processes": dict(sorted(browsers.items())),
         "peak_tree_rss_mb": round(peak, 1),
     }
 
@@ -177,7 +178,7 @@ def idle(pages: int, output: Path) -> int:
     for run in runs:
         print(
             f"| {run['handler']} | {run['items']} | {run['rendered']} "
-            f"| {', '.join(run['browser_processes']) or 'none'} "
+            f"| {', '.join(f'{n} × {k}' for k, n in run['browser_processes'].items()) or 'none'} "
             f"| {run['peak_tree_rss_mb']} MiB | {run['wall_s']} s |"
         )
     print(f"\nnewscrawl / scrapy-playwright peak RSS: {results['rss_ratio']}x")

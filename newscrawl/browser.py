@@ -7,8 +7,9 @@ on a running crawl: finding the system's Chromium (``NEWSCRAWL_BROWSER``, else
 the first of :data:`CANDIDATES`), installing scrapy-playwright's download
 handler only for crawls that may render, starting Playwright and its Node
 driver only when the first page asks for the browser (a crawl whose pages all
-read without one never starts it), what a rendered page waits for, and telling
-an app shell from a page with content.
+read without one never starts it) with all its traffic through
+:mod:`newscrawl.guard_proxy`, what a rendered page waits for, and telling an app
+shell from a page with content.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 from scrapy_playwright.provider import PlaywrightBrowserProvider
+
+from newscrawl.guard_proxy import GuardProxy
+from newscrawl.offsite import Destinations
+from newscrawl.vocab import STATS_BROWSER
 
 logger = logging.getLogger(__name__)
 
@@ -122,11 +127,14 @@ class BrowserDownloadHandler(BaseDownloadHandler):
 
 
 class _LazyBrowser:
-    """One crawl's scrapy-playwright handler, made on first use and closed once."""
+    """One crawl's scrapy-playwright handler, made on first use and closed once, and
+    the proxy every request of its browser goes through."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.blocked = frozenset(crawler.settings.getlist("NEWSCRAWL_BROWSER_BLOCKED_HOSTS"))
         self._handler: ScrapyPlaywrightDownloadHandler | None = None
+        self._proxy: GuardProxy | None = None
         self._lock = asyncio.Lock()
 
     async def handler(self) -> ScrapyPlaywrightDownloadHandler:
@@ -137,14 +145,26 @@ class _LazyBrowser:
                 self.crawler.signals.disconnect(
                     handler._maybe_launch_in_thread, signals.engine_started
                 )
+                self._proxy = GuardProxy(
+                    Destinations.of_spider(self.crawler.spider), self._refused, self.blocked
+                )
+                handler.config.launch_options["proxy"] = {"server": await self._proxy.start()}
                 await handler._maybe_launch_in_thread()
                 self._handler = handler
             return self._handler
+
+    def _refused(self, url: str, reason: str) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"{STATS_BROWSER}/refused")
+        logger.warning("Refused a browser request to %s: %s", url, reason)
 
     async def close(self) -> None:
         handler, self._handler = self._handler, None
         if handler is not None:
             await handler.close()
+        proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            await proxy.close()
 
 
 _BROWSERS: WeakKeyDictionary[Crawler, _LazyBrowser] = WeakKeyDictionary()

@@ -31,6 +31,9 @@ DEPTH_LIMIT = 8
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+# A page with more elements is skipped (counted, one warning), so that one page cannot take
+# hundreds of MB to parse; news pages have a few thousand. 0: no limit.
+NEWSCRAWL_PAGE_MAX_ELEMENTS = 100_000
 RETRY_TIMES = 2
 # A page that stays unreachable is the web's fault, not the crawler's: a warning.
 RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
@@ -117,11 +120,25 @@ LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"
 NEWSCRAWL_BROWSER = os.environ.get("NEWSCRAWL_BROWSER") or None
 NEWSCRAWL_BROWSER_CONTEXT_PAGES = 100  # pages a browser context serves before it is replaced
 NEWSCRAWL_BROWSER_WAIT_TIMEOUT = 5.0  # seconds a rendered page may take to build its content
+# Chromium calls these Google services despite the flags below; no page needs them. The
+# browser's traffic goes through newscrawl.guard_proxy, which refuses them without a count.
+NEWSCRAWL_BROWSER_BLOCKED_HOSTS = [
+    "accounts.google.com",
+    "clients2.google.com",
+    "clients2.googleusercontent.com",
+    "update.googleapis.com",
+    "safebrowsing.googleapis.com",
+    "optimizationguide-pa.googleapis.com",
+    "content-autofill.googleapis.com",
+    "redirector.gvt1.com",
+]
 DOWNLOADER_MIDDLEWARES = {
     # Bad responses become one log line and a newscrawl/errors/<kind> count (guard.py):
     # redirect loops are seen before Scrapy's redirects (600), the rest after decompression
     # (590) and retries (550).
     "newscrawl.middlewares.guard.RedirectGuard": 650,
+    # After Scrapy's OffsiteMiddleware (50), which compares hosts only: ports too.
+    "newscrawl.middlewares.guard.PortGuard": 60,
     "newscrawl.middlewares.guard.ResponseGuard": 540,
     "newscrawl.middlewares.browser.BrowserMiddleware": 950,
 }
@@ -141,21 +158,8 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
         "--disable-component-update",
         "--disable-sync",
         "--disable-quic",
-        # Chromium still calls these Google services despite the flags; no page needs them.
-        "--host-resolver-rules="
-        + ", ".join(
-            f"MAP {host} ~NOTFOUND"
-            for host in (
-                "accounts.google.com",
-                "clients2.google.com",
-                "clients2.googleusercontent.com",
-                "update.googleapis.com",
-                "safebrowsing.googleapis.com",
-                "optimizationguide-pa.googleapis.com",
-                "content-autofill.googleapis.com",
-                "redirector.gvt1.com",
-            )
-        ),
+        # WebRTC would reach addresses over UDP, around the browser's proxy (guard_proxy).
+        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     ],
 }
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4

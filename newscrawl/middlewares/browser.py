@@ -14,9 +14,12 @@ broken browser into one error line: later
 browser requests are skipped (or, in ``always`` mode, fetched over plain HTTP)
 instead of failing one by one.
 
+A rendered page whose browser ended up off the site (a script or a redirect took it
+elsewhere, or the guard proxy refused where it went) is skipped with one line.
+
 Stats: ``newscrawl/browser/rendered``, ``newscrawl/browser/fallback``,
 ``newscrawl/browser/skipped``, ``newscrawl/browser/unavailable``,
-``newscrawl/browser/contexts_recycled``.
+``newscrawl/browser/contexts_recycled``, ``newscrawl/browser/offsite_page``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from newscrawl.browser import (
     missing_reason,
     render_meta,
 )
+from newscrawl.guard_proxy import REFUSED_HEADER
+from newscrawl.offsite import Destinations, host_port
 from newscrawl.vocab import ARTICLE, HTML_PAGE_KINDS, LISTING, PAGE_KIND, STATS_BROWSER
 
 logger = logging.getLogger(__name__)
@@ -140,6 +145,7 @@ class BrowserMiddleware:
         self._issued = 0
         self._in_flight: Counter[str] = Counter()
         self._contexts: dict[str, BrowserContext] = {}
+        self.destinations = Destinations.of_spider(spider)
         if getattr(spider, "render", NEVER) != NEVER and not self.available:
             self._give_up(missing_reason(crawler.settings.get("NEWSCRAWL_BROWSER")))
 
@@ -177,9 +183,18 @@ class BrowserMiddleware:
         return None
 
     async def process_response(self, request: Request, response: Response) -> Response:
-        if "playwright" in response.flags:
-            self.stats.inc_value(f"{STATS_BROWSER}/rendered")
         await self._release(request)
+        if "playwright" not in response.flags:
+            return response
+        self.stats.inc_value(f"{STATS_BROWSER}/rendered")
+        if response.headers.get(REFUSED_HEADER) or not self.destinations.onsite(
+            *host_port(response.url)
+        ):
+            self.stats.inc_value(f"{STATS_BROWSER}/offsite_page")
+            logger.warning(
+                "Skipped %s: the browser was sent off the site, to %s", request.url, response.url
+            )
+            raise IgnoreRequest(f"rendered {request.url} left the site")
         return response
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:

@@ -5,10 +5,13 @@ circles and times out. Each case is logged once, in words, and counted under
 ``newscrawl/errors/<kind>``; none reaches a spider callback that would choke on
 it, and none becomes an ERROR with a traceback.
 
+- :class:`PortGuard` (after Scrapy's offsite middleware) refuses requests to an
+  allowed host on a port that is neither a seed's nor 80/443.
 - :class:`RedirectGuard` (before Scrapy's redirect middleware) stops redirect
   loops and counts redirect chains that exceed ``REDIRECT_MAX_TIMES``.
 - :class:`ResponseGuard` (after decompression, retries and redirects) drops page
-  responses that are not HTML text, fixes a declared charset the body
+  responses that are not HTML text or have more elements than
+  ``NEWSCRAWL_PAGE_MAX_ELEMENTS``, fixes a declared charset the body
   contradicts, counts HTTP errors, and logs download failures that retries could
   not cure.
 """
@@ -35,6 +38,7 @@ from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 from w3lib.url import canonicalize_url
 
+from newscrawl.offsite import Destinations, host_port
 from newscrawl.vocab import HTML_PAGE_KINDS, PAGE_KIND, STATS_ENCODING, STATS_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -93,6 +97,27 @@ class _Guard:
         return self.crawler.spider
 
 
+class PortGuard(_Guard):
+    """Scrapy's OffsiteMiddleware compares hosts only: a link or redirect to
+    ``localhost:5432`` passes when ``localhost`` is allowed. This refuses an allowed
+    host on a port that is not a seed's or a web port (:mod:`newscrawl.offsite`).
+
+    Stats: ``newscrawl/errors/offsite_port``.
+    """
+
+    _destinations: Destinations | None = None
+
+    def process_request(self, request: Request) -> None:
+        if self._destinations is None:
+            self._destinations = Destinations.of_spider(self._spider)
+        host, port = host_port(request.url)
+        if self._destinations.in_domain(host) and port not in self._destinations.ports:
+            reason = f"port {port} of {host} is not a seed's or a web port"
+            if redirects := request.meta.get("redirect_urls"):
+                reason += f" (redirected from {redirects[0]})"
+            raise self._drop(request, "offsite_port", reason)
+
+
 class RedirectGuard(_Guard):
     """Stops a redirect that leads back to a URL of its own chain (a loop), and counts
     chains that Scrapy's redirect middleware is about to abandon as too long.
@@ -121,12 +146,22 @@ class RedirectGuard(_Guard):
 class ResponseGuard(_Guard):
     """Checks page responses before spiders parse them, and accounts for failures.
 
+    A parsed page costs memory per element (lxml's tree, then the page object's
+    passes over it): an 8 MB page of a million elements took 1.6 GB, and the reactor
+    thread for minutes (``python -m bench.page_memory``). A page with
+    more start tags than ``NEWSCRAWL_PAGE_MAX_ELEMENTS`` (counted in the raw body,
+    before anything parses it) is skipped.
+
     Stats under ``newscrawl/errors/``: ``not_html`` (binary or non-text body),
-    ``http_<status>`` (an error status after retries), and one ``<kind>`` per download
-    failure (``timeout``, ``too_large``, ``dns``, ``connection_refused``, ``data_loss``,
-    ``connection_lost``, ...). ``newscrawl/encoding/corrected`` counts pages whose
-    declared charset was wrong.
+    ``too_many_elements``, ``http_<status>`` (an error status after retries), and one
+    ``<kind>`` per download failure (``timeout``, ``too_large``, ``dns``,
+    ``connection_refused``, ``data_loss``, ``connection_lost``, ...).
+    ``newscrawl/encoding/corrected`` counts pages whose declared charset was wrong.
     """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.max_elements = crawler.settings.getint("NEWSCRAWL_PAGE_MAX_ELEMENTS")
 
     def process_response(self, request: Request, response: Response) -> Response:
         if response.status >= 400:
@@ -137,6 +172,9 @@ class ResponseGuard(_Guard):
         if not isinstance(response, TextResponse):
             content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
             raise self._drop(request, "not_html", f"not an HTML page ({content_type or 'no type'})")
+        if self.max_elements and (elements := _start_tags(response.body)) > self.max_elements:
+            reason = f"{elements:,} elements (NEWSCRAWL_PAGE_MAX_ELEMENTS={self.max_elements:,})"
+            raise self._drop(request, "too_many_elements", reason)
         response = self._fix_encoding(response)
         sample = response.text[:_SAMPLE]
         if sample and sum(char in _JUNK for char in sample) > _MAX_JUNK * len(sample):
@@ -187,6 +225,11 @@ class ResponseGuard(_Guard):
             extra={"spider": self._spider},
         )
         return response.replace(encoding=actual)
+
+
+def _start_tags(body: bytes) -> int:
+    """Start tags (and comments, doctypes) in an HTML body: ``<`` not followed by ``/``."""
+    return body.count(b"<") - body.count(b"</")
 
 
 def _decodes(body: bytes, encoding: str) -> bool:
