@@ -135,6 +135,7 @@ class _LazyBrowser:
         self.blocked = frozenset(crawler.settings.getlist("NEWSCRAWL_BROWSER_BLOCKED_HOSTS"))
         self._handler: ScrapyPlaywrightDownloadHandler | None = None
         self._proxy: GuardProxy | None = None
+        self._proxy_url = ""
         self._lock = asyncio.Lock()
 
     async def handler(self) -> ScrapyPlaywrightDownloadHandler:
@@ -145,10 +146,12 @@ class _LazyBrowser:
                 self.crawler.signals.disconnect(
                     handler._maybe_launch_in_thread, signals.engine_started
                 )
-                self._proxy = GuardProxy(
-                    Destinations.of_spider(self.crawler.spider), self._refused, self.blocked
-                )
-                handler.config.launch_options["proxy"] = {"server": await self._proxy.start()}
+                if self._proxy is None:
+                    self._proxy = GuardProxy(
+                        Destinations.of_spider(self.crawler.spider), self._refused, self.blocked
+                    )
+                    self._proxy_url = await self._proxy.start()
+                handler.config.launch_options["proxy"] = {"server": self._proxy_url}
                 await handler._maybe_launch_in_thread()
                 self._handler = handler
             return self._handler

@@ -92,6 +92,9 @@ class GuardProxy:
                 raise ValueError(f"not a proxy request: {request_line}")
         try:
             address = await self._allowed_address(host, port)
+        except OSError:  # the name does not resolve: no request to refuse
+            await _bad_gateway(writer)
+            return
         except Refused as refused:
             if host not in self.blocked:
                 self.on_refused(url, str(refused))
@@ -109,8 +112,7 @@ class GuardProxy:
                 address, port, limit=_HEAD_LIMIT
             )
         except OSError:
-            writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-            await writer.drain()
+            await _bad_gateway(writer)
             return
         try:
             if method == "CONNECT":
@@ -157,6 +159,11 @@ class GuardProxy:
         finally:
             for pipe in pipes:
                 pipe.cancel()
+
+
+async def _bad_gateway(writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
 
 
 def _head(first_line: str, headers: list[str]) -> bytes:

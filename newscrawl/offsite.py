@@ -91,15 +91,14 @@ class Destinations:
         return None
 
     async def resolve(self, host: str, port: int) -> tuple[list[IPAddress], str | None]:
-        """``host``'s addresses and why they may not be contacted (None: they may)."""
+        """``host``'s addresses and why they may not be contacted (None: they may).
+
+        Raises OSError when the name does not resolve."""
         try:
             addresses = [ipaddress.ip_address(host.strip("[]"))]
         except ValueError:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_STREAM
-                )
-            except OSError as exc:
-                return [], f"{host} does not resolve ({exc})"
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
             addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         return addresses, self.refusal(host, port, addresses)
