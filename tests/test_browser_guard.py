@@ -13,6 +13,7 @@ are refused for their port.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from newscrawl import browser
+from newscrawl.guard_proxy import REFUSED_HEADER, GuardProxy
 from newscrawl.offsite import Destinations
 from tests.support.crawl import CrawlResult, run_crawl
 
@@ -217,3 +219,46 @@ def test_the_rule_allows_the_seeds_own_address_and_web_ports_elsewhere() -> None
     assert rule.refusal("cdn.example", 443, [public, private])
     assert rule.onsite("www.example.com", 443) and rule.onsite("127.0.0.1", 8008)
     assert not rule.onsite("127.0.0.1", 5432) and not rule.onsite("example.org", 443)
+
+
+def test_the_proxy_forwards_what_the_rule_allows_and_refuses_the_rest() -> None:
+    """The proxy alone, spoken to as Chromium does (absolute-form requests, CONNECT)."""
+    site = Recorder("127.0.0.1", 0, {"/page": (200, "text/plain", "onsite")})
+    private = Recorder("127.0.0.2", site.server_address[1], {})
+    refused: list[tuple[str, str]] = []
+
+    async def ask(proxy_url: str, request: str) -> bytes:
+        host, port = proxy_url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(request.encode())
+        answer = await reader.read()
+        writer.close()
+        return answer
+
+    async def exchange() -> list[bytes]:
+        rule = Destinations.of([f"{site.url}/"], ["127.0.0.1"])
+        proxy = GuardProxy(rule, lambda url, reason: refused.append((url, reason)))
+        url = await proxy.start()
+        try:
+            return [
+                await ask(url, f"GET {site.url}/page HTTP/1.1\r\nHost: x\r\n\r\n"),
+                await ask(url, f"GET {private.url}/secret HTTP/1.1\r\nHost: x\r\n\r\n"),
+                await ask(url, f"CONNECT {private.url[7:]} HTTP/1.1\r\n\r\n"),
+                await ask(url, "GET http://no-such-host.invalid/ HTTP/1.1\r\nHost: x\r\n\r\n"),
+            ]
+        finally:
+            await proxy.close()
+
+    try:
+        onsite, secret, tunnel, unknown = asyncio.run(exchange())
+    finally:
+        for server in (site, private):
+            server.shutdown()
+            server.server_close()
+    assert onsite.startswith(b"HTTP/1.0 200") and onsite.endswith(b"onsite")
+    assert b"connection: close" in onsite.lower()  # never a second request down this socket
+    assert secret.startswith(b"HTTP/1.1 403") and REFUSED_HEADER.encode() in secret
+    assert tunnel.startswith(b"HTTP/1.1 403")
+    assert unknown.startswith(b"HTTP/1.1 502")  # not resolvable: no request to refuse
+    assert site.hits == ["/page"] and private.hits == []
+    assert [url for url, _ in refused] == [f"{private.url}/secret", f"https://{private.url[7:]}/"]
