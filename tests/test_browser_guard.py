@@ -188,7 +188,8 @@ def test_the_seed_site_renders_as_usual_without_what_was_refused(guarded: Guarde
 def test_a_page_the_browser_was_sent_away_from_is_skipped_with_one_line(guarded: Guarded) -> None:
     result = guarded.result
     assert result.stat("newscrawl/browser/offsite_page") == 1
-    (line,) = [line for line in warnings(result) if "app-navigates-away" in line]
+    (line,) = [line for line in warnings(result) if "sent off the site" in line]
+    assert "app-navigates-away" in line
     assert f"{guarded.private.url}/secret" in line
 
 
