@@ -5,24 +5,25 @@ restarts; an operator of scheduled crawls needs to know, for every run, when it
 ran, why it stopped and what it did. The row is written when the spider opens
 and completed when it closes, so a row left without ``finished_at`` is a run
 still going, or one whose process died. A run that ends with items left in the
-spool (the database went away) is recorded with ``finish_reason`` ``store_outage``
-when the database is back in time for the record.
+spool (the database went away) is recorded with ``finish_reason`` ``store_outage``;
+when the database is still away at the end, the row waits in the spool and is
+written by the next replay.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from newscrawl.db.connection import Link
 from newscrawl.db.crawl import CrawlDatabase
+from newscrawl.db.store import ArticleStore
+from newscrawl.db.writer import RUN_RECORD
 from newscrawl.vocab import STATS_DROPPED, STATS_DUPLICATES, STATS_RUNS, STATS_STORE
 
 logger = logging.getLogger(__name__)
@@ -41,21 +42,6 @@ STORE_COLUMNS = {
     "items_spooled": f"{STATS_STORE}/left_spooled",
 }
 STORE_OUTAGE = "store_outage"
-
-_UPSERT = """
-INSERT INTO crawl_runs (id, spider, job_id, started_at, finished_at, finish_reason,
-                        pages, items_stored, items_replayed, items_rejected, items_spooled,
-                        duplicates, errors, stats)
-VALUES (%(id)s, %(spider)s, %(job_id)s, %(started_at)s, %(finished_at)s, %(finish_reason)s,
-        %(pages)s, %(items_stored)s, %(items_replayed)s, %(items_rejected)s,
-        %(items_spooled)s, %(duplicates)s, %(errors)s, %(stats)s)
-ON CONFLICT (id) DO UPDATE SET
-    finished_at = excluded.finished_at, finish_reason = excluded.finish_reason,
-    pages = excluded.pages, items_stored = excluded.items_stored,
-    items_replayed = excluded.items_replayed, items_rejected = excluded.items_rejected,
-    items_spooled = excluded.items_spooled, duplicates = excluded.duplicates,
-    errors = excluded.errors, stats = excluded.stats
-"""
 
 
 def summary(stats: dict[str, Any]) -> dict[str, int]:
@@ -88,7 +74,7 @@ class RunRecorder:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.database = CrawlDatabase.of(crawler)
-        self.link: Link | None = None
+        self.store: ArticleStore | None = None
         self.row: dict[str, Any] = {"id": self.database.run_id}
 
     @classmethod
@@ -120,7 +106,7 @@ class RunRecorder:
         self.row.update(
             finished_at=datetime.now(UTC),
             finish_reason=reason,
-            stats=Jsonb(stats, dumps=lambda value: json.dumps(value, default=str)),
+            stats=stats,
             **{column: figures[figure] for column, figure in COLUMNS.items()},
             **{column: stats.get(key, 0) for column, key in STORE_COLUMNS.items()},
         )
@@ -130,18 +116,31 @@ class RunRecorder:
                 reason,
                 ", ".join(f"{figures[figure]} {column}" for column, figure in COLUMNS.items()),
             )
-        if self.link is not None:
-            self.link = None
+        elif self.store is not None:
+            await self._spool()
+        if self.store is not None:
+            self.store = None
             await self.database.release()
+
+    async def _spool(self) -> None:
+        """Keep the row for the next replay: the database went away before the end."""
+        spool = self.database.spool()
+        try:
+            path = await asyncio.to_thread(spool.append, [{RUN_RECORD: self.row}])
+        except OSError as exc:
+            logger.error("Could not spool the run record (%s): it is lost", exc)
+            return
+        finally:
+            spool.close()
+        logger.warning("Run record spooled to %s: the next replay writes it to crawl_runs", path)
 
     async def _write(self) -> bool:
         """Upsert the row; False (logged and counted) when the database refused."""
         try:
-            if self.link is None:
+            if self.store is None:
                 await self.database.acquire()
-                self.link = self.database.link()
-            async with self.link.connection() as conn:
-                await conn.execute(_UPSERT, self.row)
+                self.store = ArticleStore(self.database.link())
+            await asyncio.wait_for(self.store.record_run(self.row), self.database.timeout)
         except Exception as exc:
             logger.error("Could not record the run in crawl_runs: %s", self.database.describe(exc))
             self.crawler.stats.inc_value(f"{STATS_RUNS}/errors")

@@ -350,3 +350,40 @@ def test_two_crawls_cannot_share_a_jobdir(tmp_path: Path) -> None:
         JobdirGuard(get_crawler(Spider), str(tmp_path)).claim()
     first.release()
     JobdirGuard(get_crawler(Spider), str(tmp_path)).claim()  # free again
+
+
+def test_ctrl_c_during_an_outage_stops_at_once_and_the_run_is_recorded_by_the_replay(
+    throwaway_pg: Throwaway, tmp_path: Path
+) -> None:
+    site = SampleSite(n_articles=SITE_SIZE)
+    dsn = throwaway_pg.dsn
+    with SiteServer(site, delay=DELAY) as server:
+        # Patient retries: waited out, one batch would hold the crawl for over a minute.
+        crawl = start(
+            server,
+            dsn,
+            tmp_path,
+            NEWSCRAWL_STORE_RETRY_BACKOFF="5",
+            NEWSCRAWL_STORE_RETRY_BACKOFF_MAX="30",
+        )
+        wait_until(lambda: stored_count(dsn) >= 3, what="first rows")
+        throwaway_pg.stop()
+        wait_until(lambda: "Database unavailable (" in crawl.log_file.read_text(), what="a retry")
+        crawl.process.send_signal(signal.SIGINT)  # Ctrl-C
+        started = time.monotonic()
+        result = crawl.wait(timeout=60)
+        took = time.monotonic() - started
+    assert took < 15, result.log[-3000:]
+    assert result.returncode == 1 and result.stats["finish_reason"] == "shutdown"
+    left = result.stat("newscrawl/store/left_spooled")
+    assert left > 0 and "Run record spooled to" in result.log
+
+    throwaway_pg.start()
+    command = [sys.executable, "-m", "newscrawl.cli", "db", "replay"]
+    command += ["--database-url", dsn, "--spool-dir", str(tmp_path / "spool")]
+    replay = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert replay.returncode == 0, replay.stderr
+    (run,) = query(dsn, "SELECT * FROM crawl_runs")
+    assert run["finish_reason"] == "store_outage" and run["finished_at"] is not None
+    assert run["items_spooled"] == left and run["stats"]["finish_reason"] == "shutdown"
+    assert not spooled_files(tmp_path)

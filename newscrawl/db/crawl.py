@@ -19,7 +19,7 @@ import logging
 import os
 import shlex
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from scrapy.crawler import Crawler
@@ -195,8 +195,9 @@ class CrawlDatabase:
         self._links.append(link)
         return link
 
-    def writer(self, count: Count) -> Writer:
-        """The crawl's writer, spooling to this database's folder of the spool."""
+    def writer(self, count: Count, stopping: Callable[[], bool] = lambda: False) -> Writer:
+        """The crawl's writer, spooling to this database's folder of the spool; no retry
+        starts once ``stopping()``."""
         assert self.database is not None, "acquire() first"
         return Writer(
             self.database,
@@ -206,6 +207,7 @@ class CrawlDatabase:
             timeout=self.timeout,
             count=count,
             run_id=self.run_id,
+            stopping=stopping,
         )
 
     def spool(self) -> Spool:

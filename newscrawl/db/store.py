@@ -152,8 +152,26 @@ def _dumps(value: Any) -> bytes:
     return data
 
 
+_UPSERT_RUN = """
+INSERT INTO crawl_runs (id, spider, job_id, started_at, finished_at, finish_reason,
+                        pages, items_stored, items_replayed, items_rejected, items_spooled,
+                        duplicates, errors, stats)
+VALUES (%(id)s::uuid, %(spider)s, %(job_id)s, %(started_at)s::timestamptz,
+        %(finished_at)s::timestamptz, %(finish_reason)s, %(pages)s, %(items_stored)s,
+        %(items_replayed)s, %(items_rejected)s, %(items_spooled)s, %(duplicates)s, %(errors)s,
+        %(stats)s)
+ON CONFLICT (id) DO UPDATE SET
+    finished_at = excluded.finished_at, finish_reason = excluded.finish_reason,
+    pages = excluded.pages, items_stored = excluded.items_stored,
+    items_replayed = excluded.items_replayed, items_rejected = excluded.items_rejected,
+    items_spooled = excluded.items_spooled, duplicates = excluded.duplicates,
+    errors = excluded.errors, stats = excluded.stats
+"""
+
+
 class ArticleStore:
-    """Article persistence: one statement a batch, over ``connector``'s autocommit connections."""
+    """Article (and run record) persistence: one statement a batch, over ``connector``'s
+    autocommit connections."""
 
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
@@ -248,6 +266,14 @@ class ArticleStore:
                 " VALUES (%s, %s, %s, %s, %s)",
                 rows,
             )
+
+    async def record_run(self, row: dict[str, Any]) -> None:
+        """Upsert a ``crawl_runs`` row (:mod:`newscrawl.runs` builds it; a spooled one comes
+        back from JSON, hence the casts)."""
+        stats = row.get("stats")
+        params = {**row, "stats": None if stats is None else Jsonb(stats, dumps=_dumps)}
+        async with self.connector.connection() as conn:
+            await conn.execute(_UPSERT_RUN, params)
 
     async def known_url_keys(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` (see ``processors.url_key``) lead to a stored article."""

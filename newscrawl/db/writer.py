@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Count = Callable[[str, int], None]
+# A spool line {RUN_RECORD: row} is a crawl_runs row (newscrawl.runs), not an article.
+RUN_RECORD = "_crawl_run"
 
 
 @dataclass(frozen=True)
@@ -57,22 +59,26 @@ class RetryPolicy:
         attempt: Callable[[], Awaitable[T]],
         on_retry: Callable[[Exception, int, float], None] | None = None,
         times: int | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> T:
-        """``attempt()``, retried up to ``times`` (default: the policy's) on outages only."""
+        """``attempt()``, retried up to ``times`` (default: the policy's) on outages only,
+        and not once ``stopping()`` (a crawl shutting down does not wait out an outage)."""
         times = self.times if times is None else times
         failures = 0
         while True:
             try:
                 return await attempt()
             except Exception as exc:
-                if failures >= times or classify(exc) != "outage":
+                if failures >= times or classify(exc) != "outage" or stopping():
                     raise
                 delay = min(self.backoff_max, self.backoff * 2**failures)
                 delay *= random.uniform(0.5, 1.0)
                 failures += 1
                 if on_retry is not None:
                     on_retry(exc, failures, delay)
-                await asyncio.sleep(delay)
+                deadline = asyncio.get_running_loop().time() + delay
+                while not stopping() and (left := deadline - asyncio.get_running_loop().time()) > 0:
+                    await asyncio.sleep(min(left, 0.25))
 
 
 @dataclass
@@ -82,6 +88,7 @@ class Replayed:
     actions: Counter[str] = field(default_factory=Counter)
     files: int = 0
     rejected: int = 0
+    runs: int = 0  # crawl_runs rows written
     kept: list[Path] = field(default_factory=list)  # files that failed, left for later
     outage: bool = False  # the database was (or went) away: the rest waits
 
@@ -108,6 +115,7 @@ class Writer:
         timeout: float,
         count: Count,
         run_id: uuid.UUID | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.database = database
         self.store = store
@@ -116,6 +124,7 @@ class Writer:
         self.timeout = timeout
         self.count = count
         self.run_id = run_id
+        self.stopping = stopping
         # While the breaker is open, batches go straight to the spool until this
         # (event loop) time; then one attempt, without retries, probes the database.
         self._outage_until: float | None = None
@@ -136,6 +145,7 @@ class Writer:
                 lambda: self._attempt(batch),
                 lambda exc, failures, delay: self._retrying(exc, failures, delay, len(batch)),
                 times=0 if self.in_outage else None,
+                stopping=self.stopping,
             )
         except Exception as exc:  # the crawl goes on whatever the database did
             outage = classify(exc) == "outage"
@@ -172,13 +182,18 @@ class Writer:
             with self.spool.claim(path) as records:
                 if records is None:
                     continue
+                runs = [record[RUN_RECORD] for record in records if RUN_RECORD in record]
+                articles = [record for record in records if RUN_RECORD not in record]
                 try:
-                    for start in range(0, len(records), batch_size):
-                        batch = records[start : start + batch_size]
+                    for start in range(0, len(articles), batch_size):
+                        batch = articles[start : start + batch_size]
                         actions, rejected = await self._attempt(batch)
                         done.actions.update(actions)
                         done.rejected += len(rejected)
                         await self._reject(rejected, raising=True)
+                    for row in runs:
+                        await asyncio.wait_for(self.store.record_run(row), self.timeout)
+                        done.runs += 1
                 except Exception as exc:
                     done.outage = classify(exc) == "outage"
                     if done.outage:
@@ -193,6 +208,8 @@ class Writer:
         for action, n in done.actions.items():
             self.count("replayed", n)
             self.count(f"replayed/{action}", n)
+        if done.runs:
+            logger.info("Wrote %d spooled run records to crawl_runs", done.runs)
         if done.records or done.files:
             logger.info(
                 "Replayed %d spooled items from %d files into %s (%s)",

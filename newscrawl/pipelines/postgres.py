@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -67,6 +68,7 @@ class PostgresPipeline:
         batch_size: int,
         batch_bytes: int,
         flush_interval: float,
+        crawling: Callable[[], bool] = lambda: True,
     ) -> None:
         self.shared = database
         self.stats = stats
@@ -74,6 +76,7 @@ class PostgresPipeline:
         self.batch_size = max(1, batch_size)
         self.batch_bytes = max(1, batch_bytes)
         self.flush_interval = flush_interval
+        self.crawling = crawling
         self.writer: Writer | None = None
         self._buffer: list[dict[str, Any]] = []
         self._buffer_bytes = 0
@@ -94,14 +97,19 @@ class PostgresPipeline:
             batch_size=settings.getint("NEWSCRAWL_STORE_BATCH_SIZE"),
             batch_bytes=settings.getint("NEWSCRAWL_STORE_BATCH_BYTES"),
             flush_interval=settings.getfloat("NEWSCRAWL_STORE_FLUSH_INTERVAL"),
+            crawling=lambda: crawler.crawling,
         )
+
+    def stopping(self) -> bool:
+        """The crawl is shutting down (Ctrl-C, SIGTERM): outages are not waited out."""
+        return not self.crawling()  # a crawl that finished still retries its last batch
 
     def _count(self, key: str, n: int) -> None:
         self.stats.inc_value(f"{STATS_STORE}/{key}", n)
 
     async def open_spider(self) -> None:
         await self.shared.acquire()
-        self.writer = self.shared.writer(self._count)
+        self.writer = self.shared.writer(self._count, self.stopping)
         async with self._write_lock:
             await self.writer.replay(self.batch_size)
         if self.flush_interval > 0:
