@@ -23,7 +23,7 @@ from scrapy.exceptions import NotConfigured
 
 from newscrawl.db.crawl import CrawlDatabase
 from newscrawl.db.store import ArticleStore
-from newscrawl.db.writer import RUN_RECORD
+from newscrawl.db.writer import RUN_RECORD, RetryPolicy
 from newscrawl.vocab import STATS_DROPPED, STATS_DUPLICATES, STATS_RUNS, STATS_STORE
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,8 @@ class RunRecorder:
         return recorder
 
     async def spider_opened(self, spider: Spider) -> None:
+        if self.database.failed:
+            return
         self.row.update(
             spider=spider.name,
             job_id=getattr(spider, "_job", None),  # scrapyd passes -a _job=<id>
@@ -99,6 +101,8 @@ class RunRecorder:
         await self._write()
 
     async def spider_closed(self, reason: str) -> None:
+        if self.database.failed:
+            return  # the store said why, in one line; there is nowhere to record the run
         stats = dict(self.crawler.stats.get_stats()) if self.crawler.stats else {}
         figures = summary(stats)
         if stats.get(STORE_COLUMNS["items_spooled"]):
@@ -140,7 +144,11 @@ class RunRecorder:
             if self.store is None:
                 await self.database.acquire()
                 self.store = ArticleStore(self.database.link())
-            await asyncio.wait_for(self.store.record_run(self.row), self.database.timeout)
+            store, timeout = self.store, self.database.timeout
+            # Once more on a fresh connection: the database may have restarted since the last.
+            await RetryPolicy(times=1, backoff=0.1).run(
+                lambda: asyncio.wait_for(store.record_run(self.row), timeout)
+            )
         except Exception as exc:
             logger.error("Could not record the run in crawl_runs: %s", self.database.describe(exc))
             self.crawler.stats.inc_value(f"{STATS_RUNS}/errors")

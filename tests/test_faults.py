@@ -201,7 +201,10 @@ def test_items_spooled_while_the_database_is_down_are_replayed_by_the_command(
         assert time.monotonic() - started < 60
         # ... but its exit status says the work is not done
         assert result.returncode == 1 and result.stats["finish_reason"] == "finished"
-        left = sum(len(path.read_text().splitlines()) for path in spooled_files(tmp_path))
+        lines = [line for path in spooled_files(tmp_path) for line in path.read_text().splitlines()]
+        runs = [line for line in lines if line.startswith('{"_crawl_run"')]
+        left = len(lines) - len(runs)
+        assert len(runs) == 1  # the run's row waits for the database too
         assert left == result.stat("newscrawl/store/spooled") > 0
         assert left == result.stat("newscrawl/store/left_spooled")
         hint = f"`newscrawl db replay --spool-dir {tmp_path / 'spool'}`"
@@ -214,6 +217,8 @@ def test_items_spooled_while_the_database_is_down_are_replayed_by_the_command(
         assert replay.returncode == 0, replay.stderr
         assert f"Replayed {left} spooled items" in replay.stderr
         assert_every_story_stored_once(dsn, site, server)
+        (run,) = query(dsn, "SELECT finish_reason, items_spooled FROM crawl_runs")
+        assert run == {"finish_reason": "store_outage", "items_spooled": left}
         assert not spooled_files(tmp_path)
 
         again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)

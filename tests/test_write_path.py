@@ -381,3 +381,21 @@ def test_limits_before_the_database_are_applied_and_counted(
     with pytest.raises(DropItem, match="long_url"):
         asyncio.run(pipeline.process_item(record(2, url=long_url)))
     assert crawler.stats.get_value("newscrawl/dropped/long_url") == 1
+
+
+def test_a_crawl_with_a_wrong_database_stops_at_once_in_one_line(
+    pg_dsn: str, tmp_path: Path
+) -> None:
+    dsn = make_conninfo(pg_dsn, dbname="no_such_db", password="Pa55wOrd")
+    result = run_crawl(
+        "daily8",
+        tmp_path,
+        args={"start_urls": "http://127.0.0.1:9/en"},  # never fetched
+        settings={"NEWSCRAWL_DATABASE_URL": dsn},
+    )
+    assert result.returncode == 2
+    assert result.stats["finish_reason"] == "database_misconfigured"
+    errors = [line for line in result.log.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "createdb" in errors[0], errors
+    assert "Traceback" not in result.log and "Pa55wOrd" not in result.log
+    assert "retrying" not in result.log

@@ -161,6 +161,11 @@ class CrawlDatabase:
         """One log line for ``exc``, without the database password."""
         return describe(exc, self.database.dsn if self.database else self.url)
 
+    @property
+    def failed(self) -> bool:
+        """Opening the database failed (and will not be tried again in this crawl)."""
+        return self._failure is not None
+
     def replay_arguments(self) -> str:
         """What ``newscrawl db replay`` needs to find this crawl's spool."""
         if self.spool_dir != str(Path(self.data_dir) / "spool"):

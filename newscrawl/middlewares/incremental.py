@@ -70,6 +70,8 @@ class IncrementalMiddleware:
             )
             return
         database = CrawlDatabase.of(self.crawler)
+        if database.failed:
+            return  # the store pipeline said why, and the crawl stops
         try:
             await database.acquire()
         except Exception as exc:  # crawl everything rather than nothing

@@ -21,11 +21,12 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.statscollectors import StatsCollector
 
 from newscrawl.commands.crawl import EXIT_CODE
 from newscrawl.db.crawl import CrawlDatabase
+from newscrawl.db.errors import DatabaseError, DatabaseMisconfigured
 from newscrawl.db.writer import Writer
 from newscrawl.vocab import STATS_STORE
 
@@ -108,7 +109,16 @@ class PostgresPipeline:
         self.stats.inc_value(f"{STATS_STORE}/{key}", n)
 
     async def open_spider(self) -> None:
-        await self.shared.acquire()
+        try:
+            await self.shared.acquire()
+        except DatabaseError as exc:
+            # One line naming the fix, no traceback; the crawl stops before fetching anything.
+            logger.error("%s", exc)
+            misconfigured = isinstance(exc, DatabaseMisconfigured)
+            self.stats.set_value(EXIT_CODE, 2 if misconfigured else 1)
+            raise CloseSpider(
+                "database_misconfigured" if misconfigured else "database_unavailable"
+            ) from None
         self.writer = self.shared.writer(self._count, self.stopping)
         async with self._write_lock:
             await self.writer.replay(self.batch_size)
