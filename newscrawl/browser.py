@@ -133,6 +133,7 @@ class _LazyBrowser:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.blocked = frozenset(crawler.settings.getlist("NEWSCRAWL_BROWSER_BLOCKED_HOSTS"))
+        self.onsite_only = not crawler.settings.getbool("NEWSCRAWL_BROWSER_OFFSITE_ASSETS")
         self._handler: ScrapyPlaywrightDownloadHandler | None = None
         self._proxy: GuardProxy | None = None
         self._proxy_url = ""
@@ -148,7 +149,10 @@ class _LazyBrowser:
                 )
                 if self._proxy is None:
                     self._proxy = GuardProxy(
-                        Destinations.of_spider(self.crawler.spider), self._refused, self.blocked
+                        Destinations.of_spider(self.crawler.spider),
+                        self._refused,
+                        self.blocked,
+                        self.onsite_only,
                     )
                     self._proxy_url = await self._proxy.start()
                 handler.config.launch_options["proxy"] = {"server": self._proxy_url}

@@ -37,17 +37,20 @@ class Refused(Exception):
 
 class GuardProxy:
     """Forwards what ``destinations`` allow; calls ``on_refused(url, reason)`` for the rest,
-    except requests to ``blocked`` hosts (the browser's own services), refused unannounced."""
+    except requests to ``blocked`` hosts (the browser's own services), refused unannounced.
+    With ``onsite_only`` every request must be onsite, not only the page's own URL."""
 
     def __init__(
         self,
         destinations: Destinations,
         on_refused: Callable[[str, str], None],
         blocked: frozenset[str] = frozenset(),
+        onsite_only: bool = False,
     ) -> None:
         self.destinations = destinations
         self.on_refused = on_refused
         self.blocked = blocked
+        self.onsite_only = onsite_only
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -137,6 +140,8 @@ class GuardProxy:
     async def _allowed_address(self, host: str, port: int) -> str:
         if host in self.blocked:
             raise Refused(f"{host} is one of the browser's own services")
+        if self.onsite_only and not self.destinations.onsite(host, port):
+            raise Refused(f"{host}:{port} is off the site")
         addresses, refusal = await self.destinations.resolve(host, port)
         if refusal is not None:
             raise Refused(refusal)

@@ -120,6 +120,9 @@ LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"
 NEWSCRAWL_BROWSER = os.environ.get("NEWSCRAWL_BROWSER") or None
 NEWSCRAWL_BROWSER_CONTEXT_PAGES = 100  # pages a browser context serves before it is replaced
 NEWSCRAWL_BROWSER_WAIT_TIMEOUT = 5.0  # seconds a rendered page may take to build its content
+# Whether a rendered page may load scripts, styles and data from public hosts off the site
+# (CDNs, APIs). Private addresses are refused either way; False: every browser request onsite.
+NEWSCRAWL_BROWSER_OFFSITE_ASSETS = True
 # Chromium calls these Google services despite the flags below; no page needs them. The
 # browser's traffic goes through newscrawl.guard_proxy, which refuses them without a count.
 NEWSCRAWL_BROWSER_BLOCKED_HOSTS = [

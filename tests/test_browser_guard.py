@@ -238,20 +238,27 @@ def test_the_proxy_forwards_what_the_rule_allows_and_refuses_the_rest() -> None:
 
     async def exchange() -> list[bytes]:
         rule = Destinations.of([f"{site.url}/"], ["127.0.0.1"])
-        proxy = GuardProxy(rule, lambda url, reason: refused.append((url, reason)))
-        url = await proxy.start()
+
+        def note(url: str, reason: str) -> None:
+            refused.append((url, reason))
+
+        proxy, strict = GuardProxy(rule, note), GuardProxy(rule, note, onsite_only=True)
+        url, strict_url = await proxy.start(), await strict.start()
+        offsite = "GET http://no-such-host.invalid/ HTTP/1.1\r\nHost: x\r\n\r\n"
         try:
             return [
                 await ask(url, f"GET {site.url}/page HTTP/1.1\r\nHost: x\r\n\r\n"),
                 await ask(url, f"GET {private.url}/secret HTTP/1.1\r\nHost: x\r\n\r\n"),
                 await ask(url, f"CONNECT {private.url[7:]} HTTP/1.1\r\n\r\n"),
-                await ask(url, "GET http://no-such-host.invalid/ HTTP/1.1\r\nHost: x\r\n\r\n"),
+                await ask(url, offsite),
+                await ask(strict_url, offsite),
             ]
         finally:
             await proxy.close()
+            await strict.close()
 
     try:
-        onsite, secret, tunnel, unknown = asyncio.run(exchange())
+        onsite, secret, tunnel, unknown, strict_offsite = asyncio.run(exchange())
     finally:
         for server in (site, private):
             server.shutdown()
@@ -261,5 +268,10 @@ def test_the_proxy_forwards_what_the_rule_allows_and_refuses_the_rest() -> None:
     assert secret.startswith(b"HTTP/1.1 403") and REFUSED_HEADER.encode() in secret
     assert tunnel.startswith(b"HTTP/1.1 403")
     assert unknown.startswith(b"HTTP/1.1 502")  # not resolvable: no request to refuse
+    assert strict_offsite.startswith(b"HTTP/1.1 403")  # onsite_only: refused before resolving
     assert site.hits == ["/page"] and private.hits == []
-    assert [url for url, _ in refused] == [f"{private.url}/secret", f"https://{private.url[7:]}/"]
+    assert [url for url, _ in refused] == [
+        f"{private.url}/secret",
+        f"https://{private.url[7:]}/",
+        "http://no-such-host.invalid/",
+    ]
