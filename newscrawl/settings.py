@@ -96,6 +96,7 @@ NEWSCRAWL_SCRAPYD_PASSWORD = os.environ.get("SCRAPYD_PASSWORD") or None
 SPIDER_MIDDLEWARES = {
     "newscrawl.middlewares.browser.RenderMiddleware": 550,
     "newscrawl.middlewares.incremental.IncrementalMiddleware": 600,
+    "newscrawl.workers.ExtractionFailures": 650,
 }
 NEWSCRAWL_INCREMENTAL_ENABLED = True
 NEWSCRAWL_INCREMENTAL_BATCH_SIZE = 200  # article URLs per lookup
@@ -109,6 +110,12 @@ NEWSCRAWL_FIELD_LIMITS = {"headline": 1000, "description": 10_000, "articleBody"
 # The news spider stores a page when the probability that it is one story (an article
 # or a live blog) reaches this; pages fetched as articles that fall short are counted.
 NEWSCRAWL_MIN_ARTICLE_PROBABILITY = 0.5
+
+# Extraction (parsing, page objects, the loader) runs in this many worker processes
+# (newscrawl.workers); unset: one per CPU but one, 0: in the crawl process. A page a
+# worker takes longer than NEWSCRAWL_EXTRACT_TIMEOUT seconds on is given up (counted).
+NEWSCRAWL_EXTRACT_WORKERS = os.environ.get("NEWSCRAWL_EXTRACT_WORKERS") or None
+NEWSCRAWL_EXTRACT_TIMEOUT = 30.0
 
 LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"
 

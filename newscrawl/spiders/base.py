@@ -20,11 +20,13 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.http import Request, Response
+from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from newscrawl import browser
+from newscrawl.items import Article
+from newscrawl.pages.base import ArticlePage
 from newscrawl.processors import url_key
 from newscrawl.vocab import (
     ARTICLE,
@@ -34,6 +36,7 @@ from newscrawl.vocab import (
     STATS_BUDGET,
     STATS_SITEMAP,
 )
+from newscrawl.workers import Extractor
 
 
 def split_arg(value: str | list[str] | None) -> list[str]:
@@ -64,6 +67,7 @@ class ArticleSpider(scrapy.Spider):
     """Page kind -> CSS selector a rendered page waits for (default: the network idles)."""
     browser_executable: str | None = None
     """The browser this crawl renders with (set at start; None: it renders nothing)."""
+    extractor: Extractor
 
     def __init__(
         self,
@@ -94,6 +98,7 @@ class ArticleSpider(scrapy.Spider):
         """Set up the browser while settings can still change (before they freeze)."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.browser_executable = browser.configure(crawler.settings, spider.render)
+        spider.extractor = Extractor.from_crawler(crawler)
         crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
 
@@ -191,6 +196,17 @@ class ArticleSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Any:
         raise NotImplementedError
+
+    async def extract_item(self, response: Response, page_cls: type[ArticlePage]) -> Article | None:
+        """``response``'s article record as ``page_cls`` reads it; None when it holds none
+        (or is not text).
+
+        Extraction runs in worker processes (``newscrawl.workers``); a page whose
+        extraction fails is counted and logged, and ends the callback quietly.
+        """
+        if not isinstance(response, TextResponse):
+            return None
+        return await self.extractor.extract_item(response, page_cls, self.name)
 
     def parse_article(self, response: Response) -> Any:
         raise NotImplementedError

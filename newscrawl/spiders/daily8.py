@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import Request, Response
 
-from newscrawl.loaders import ArticleLoader
 from newscrawl.pages.daily8 import ARTICLE_PATH_RE, Daily8ArticlePage
 from newscrawl.spiders.base import ArticleSpider
 from newscrawl.vocab import ARTICLE, LISTING
@@ -42,13 +41,12 @@ class Daily8Spider(ArticleSpider):
         if next_page:
             yield self.listing_request(response.urljoin(next_page))
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
-        assert isinstance(response, TextResponse)  # ResponseGuard drops pages that are not text
-        page = Daily8ArticlePage(response)
-        if not page.is_article():
-            yield from self.parse_listing(response)
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
+        item = await self.extract_item(response, Daily8ArticlePage)
+        if item is None:
+            for found in self.parse_listing(response):
+                yield found
             return
-        item = ArticleLoader.from_extraction(page.extract(), response, spider=self.name)
         yield item
         for related in item.get("relatedArticles", []):
             if request := self.article_request(related["url"]):
