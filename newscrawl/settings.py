@@ -117,6 +117,9 @@ NEWSCRAWL_MIN_ARTICLE_PROBABILITY = 0.5
 NEWSCRAWL_EXTRACT_WORKERS = os.environ.get("NEWSCRAWL_EXTRACT_WORKERS") or None
 NEWSCRAWL_EXTRACT_TIMEOUT = 30.0
 
+# Sitemap entries are requested this many at a time, as the crawl drains (newscrawl.sitemaps).
+NEWSCRAWL_SITEMAP_BATCH = 500
+
 LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"
 
 # JavaScript-rendered pages (newscrawl.browser; README "JavaScript-rendered pages").

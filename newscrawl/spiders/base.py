@@ -18,16 +18,20 @@ from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import scrapy
+from lxml import etree
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.gz import gunzip
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import sitemap_urls_from_robots
+from twisted.python.failure import Failure
 
 from newscrawl import browser
 from newscrawl.items import Article
 from newscrawl.pages.base import ArticlePage
 from newscrawl.processors import url_key
+from newscrawl.sitemaps import INDEX, SitemapFeed, SitemapReader
 from newscrawl.vocab import (
     ARTICLE,
     LISTING,
@@ -68,6 +72,7 @@ class ArticleSpider(scrapy.Spider):
     browser_executable: str | None = None
     """The browser this crawl renders with (set at start; None: it renders nothing)."""
     extractor: Extractor
+    sitemap_feed: SitemapFeed
 
     def __init__(
         self,
@@ -99,6 +104,12 @@ class ArticleSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.browser_executable = browser.configure(crawler.settings, spider.render)
         spider.extractor = Extractor.from_crawler(crawler)
+        spider.sitemap_feed = SitemapFeed(
+            batch=crawler.settings.getint("NEWSCRAWL_SITEMAP_BATCH"),
+            next_batch=spider._next_sitemap_batch,
+            schedule=lambda request: crawler.engine.crawl(request),
+        )
+        crawler.signals.connect(spider._spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
 
@@ -153,8 +164,15 @@ class ArticleSpider(scrapy.Spider):
         kwargs.setdefault("meta", {})[PAGE_KIND] = LISTING
         return Request(url, **kwargs)
 
-    def sitemap_request(self, url: str) -> Request:
-        return Request(url, callback=self.parse_sitemap, meta={PAGE_KIND: SITEMAP})
+    def sitemap_request(self, url: str, **meta: Any) -> Request:
+        return Request(
+            url,
+            callback=self.parse_sitemap,
+            errback=self.sitemap_failed,
+            meta={PAGE_KIND: SITEMAP, **meta},
+            # An index's sitemap the feed waits for must arrive, or fail, but never be dropped.
+            dont_filter=bool(meta.get("sitemap_child")),
+        )
 
     async def start(self) -> AsyncIterator[Request]:
         for url in self.start_urls:
@@ -171,24 +189,58 @@ class ArticleSpider(scrapy.Spider):
         for url in urls or [response.urljoin("/sitemap.xml")]:
             yield self.sitemap_request(url)
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+    def parse_sitemap(self, response: Response) -> list[Request]:
+        """The sitemap's entries, requested as the crawl drains (``newscrawl.sitemaps``)."""
+        resume = bool(response.meta.get("sitemap_child"))
         body = response.body
         if response.url.endswith(".gz") or body[:2] == b"\x1f\x8b":
             body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         try:
-            sitemap = NewsSitemap(body)
+            sitemap = SitemapReader(body)
         except Exception:  # lxml raises several types on garbage
-            self.logger.warning("Unreadable sitemap at %s", response.url)
-            self.crawler.stats.inc_value(f"{STATS_SITEMAP}/unreadable")
-            return
-        for entry in sitemap:
-            loc = entry.get("loc")
-            if not loc:
-                continue
-            if sitemap.type == "sitemapindex":
-                yield self.sitemap_request(loc)
-            elif self.wants_sitemap_entry(entry) and (request := self.article_request(loc)):
-                yield request
+            self._unreadable_sitemap(response.url)
+            return self.sitemap_feed.resume() if resume else []
+        source = self._sitemap_requests(sitemap, response.url)
+        return self.sitemap_feed.add(source, response.meta.get("depth", 0), resume=resume)
+
+    def sitemap_failed(self, failure: Failure) -> list[Request]:
+        """A sitemap could not be fetched (the download guard logged why): go on without it."""
+        request = failure.request  # type: ignore[attr-defined]
+        return self.sitemap_feed.resume() if request.meta.get("sitemap_child") else []
+
+    def _sitemap_requests(self, sitemap: SitemapReader, url: str) -> Iterator[Request | None]:
+        try:
+            for entry in sitemap:
+                if sitemap.type == INDEX:
+                    yield self.sitemap_request(entry["loc"], sitemap_child=True)
+                elif self.wants_sitemap_entry(entry):
+                    yield self.article_request(entry["loc"])
+                else:
+                    yield None
+        except etree.XMLSyntaxError:
+            self._unreadable_sitemap(url)
+
+    def _unreadable_sitemap(self, url: str) -> None:
+        self.logger.warning("Unreadable sitemap at %s", url)
+        self.crawler.stats.inc_value(f"{STATS_SITEMAP}/unreadable")
+
+    def _next_sitemap_batch(self, depth: int) -> Request:
+        """A request that does not leave the process: its callback hands out the next batch."""
+        return Request(
+            "data:,",
+            callback=self._sitemap_batch,
+            priority=-1000,
+            dont_filter=True,
+            meta={"depth": depth},
+        )
+
+    def _sitemap_batch(self, response: Response) -> list[Request]:
+        self.crawler.stats.inc_value(f"{STATS_SITEMAP}/batches")
+        return self.sitemap_feed.resume()
+
+    def _spider_idle(self) -> None:
+        if self.sitemap_feed.on_idle():
+            raise DontCloseSpider
 
     def wants_sitemap_entry(self, entry: dict[str, Any]) -> bool:
         """Subclasses filter sitemap entries (by URL shape, by date) before fetching."""
@@ -215,22 +267,3 @@ class ArticleSpider(scrapy.Spider):
 def response_url_join(url: str, path: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{path}"
-
-
-class NewsSitemap(Sitemap):
-    """A sitemap whose entries also carry a news sitemap's ``publication_date``.
-
-    Scrapy's parser keeps only the text of direct children, which loses the
-    nested ``<news:news><news:publication_date>``; it clears each element as
-    it goes, so the date is read first.
-    """
-
-    __slots__ = ()
-
-    def _process_sitemap_element(self, elem: Any) -> dict[str, Any] | None:
-        published = next(elem.iter("{*}publication_date"), None)
-        date = (published.text or "").strip() if published is not None else ""
-        entry = super()._process_sitemap_element(elem)
-        if entry is not None and date:
-            entry["publication_date"] = date
-        return entry
