@@ -40,6 +40,7 @@ from scrapy.utils.asyncio import is_asyncio_available
 from newscrawl.items import Article
 from newscrawl.loaders import ArticleLoader, fetch_time
 from newscrawl.pages.base import ArticlePage
+from newscrawl.vocab import STATS, STATS_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -361,12 +362,12 @@ class Extractor:
         if self.workers:
             self.pool = ExtractionPool(self.workers, self.timeout, self.log_level)
             self.pool.start()
-        stats.set_value("newscrawl/extract/workers", self.workers if self.pool else 0)
+        stats.set_value(f"{STATS}/extract/workers", self.workers if self.pool else 0)
 
     async def close(self) -> None:
         if self.pool is not None and self.stats is not None:
             await self.pool.close()
-            self.stats.set_value("newscrawl/extract/worker_restarts", self.pool.restarts)
+            self.stats.set_value(f"{STATS}/extract/worker_restarts", self.pool.restarts)
 
     async def extract_item(
         self, response: TextResponse, page_cls: type[ArticlePage], spider: str
@@ -399,7 +400,7 @@ class Extractor:
 
     def _fail(self, url: str, kind: str, detail: str) -> None:
         assert self.stats is not None
-        self.stats.inc_value(f"newscrawl/errors/{kind}")
+        self.stats.inc_value(f"{STATS_ERRORS}/{kind}")
         if kind == "extract_error":  # a page object's bug: the traceback helps
             logger.error("Extraction failed on %s: %s", url, detail)
         else:

@@ -6,15 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from crawl_helpers import run_crawl
 from lxml import etree
 
 from newscrawl import settings
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
 from newscrawl.sitemaps import INDEX, URLSET, SitemapReader
-
-HERE = Path(__file__).resolve().parent
+from tests.support.crawl import run_crawl
 
 NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -69,10 +67,9 @@ def test_a_crawl_requests_sitemap_entries_a_batch_at_a_time(tmp_path: Path) -> N
                 "NEWSCRAWL_STORE_ENABLED": "False",
                 "NEWSCRAWL_SITEMAP_BATCH": "100",
                 "EXTENSIONS": json.dumps(
-                    {**settings.EXTENSIONS, "scheduler_probe.SchedulerProbe": 0}
+                    {**settings.EXTENSIONS, "tests.support.scheduler_probe.SchedulerProbe": 0}
                 ),
             },
-            env={"PYTHONPATH": str(HERE)},
             timeout=600,
         )
         sitemap_hits = {path: n for path, n in server.hits.items() if "sitemap" in path}

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crashing_spider import CrashingPage
-from crawl_helpers import run_crawl
 from scrapy.http import HtmlResponse
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
@@ -28,8 +26,9 @@ from newscrawl.workers import (
     WorkerLost,
     extract_response,
 )
+from tests.support.crashing_spider import CrashingPage
+from tests.support.crawl import run_crawl
 
-HERE = Path(__file__).resolve().parent
 HOST = "www.daily8.com"
 
 
@@ -126,9 +125,9 @@ def test_a_crawl_survives_a_dead_and_a_hung_worker(tmp_path: Path) -> None:
                 "NEWSCRAWL_STORE_ENABLED": "False",
                 "NEWSCRAWL_EXTRACT_WORKERS": "1",
                 "NEWSCRAWL_EXTRACT_TIMEOUT": "10",
-                "SPIDER_MODULES": "crashing_spider",
+                "SPIDER_MODULES": "tests.support.crashing_spider",
             },
-            env={"CRASH_ON": crash, "HANG_ON": hang, "PYTHONPATH": str(HERE)},
+            env={"CRASH_ON": crash, "HANG_ON": hang},
         )
     finally:
         server.stop()

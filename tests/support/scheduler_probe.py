@@ -1,5 +1,5 @@
 """A test extension: the most requests the scheduler held at once, as the stat
-``test/scheduler_max`` (``-s EXTENSIONS='{"scheduler_probe.SchedulerProbe": 0}'``)."""
+``test/scheduler_max`` (``-s EXTENSIONS='{"tests.support.scheduler_probe.SchedulerProbe": 0}'``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A Daily8 spider whose page object kills its worker or hangs on chosen pages (for
-``test_workers``: ``-s SPIDER_MODULES=crashing_spider`` with ``tests/`` on the path)."""
+``test_workers``: ``-s SPIDER_MODULES=tests.support.crashing_spider``)."""
 
 from __future__ import annotations
 
