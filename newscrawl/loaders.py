@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 import html_text
@@ -58,8 +59,15 @@ def _date(value: str, loader_context: dict[str, Any]) -> str | None:
     )
 
 
+# Related cards name the same stories page after page: canonicalise each URL once.
+_canonical = lru_cache(maxsize=16384)(canonicalize_url)
+_ABSOLUTE_RE = re.compile(r"https?://", re.I)
+
+
 def _url(value: str, loader_context: dict[str, Any]) -> str | None:
-    return canonicalize_url(value, base=loader_context.get("base_url"))
+    # An absolute URL is canonical whatever page it is on: one cache entry for all.
+    base = None if _ABSOLUTE_RE.match(value) else loader_context.get("base_url")
+    return _canonical(value, base=base)
 
 
 _SURROGATES_RE = re.compile("[\ud800-\udfff]")

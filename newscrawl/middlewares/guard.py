@@ -48,6 +48,9 @@ REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _MAX_JUNK = 0.05
 _SAMPLE = 4096
 _JUNK = {chr(c) for c in range(32) if chr(c) not in "\t\n\r\f"} | {"\ufffd"}
+# Deletes the junk: the length lost is the junk count, at C speed (a Python loop over
+# 4 KB of every page took a tenth of the reactor's time per page).
+_DROP_JUNK = str.maketrans(dict.fromkeys(_JUNK))
 # An HTML page with no declared charset that is not UTF-8 is read as windows-1252,
 # as browsers do for Western pages (and ISO-8859-1 labels mean windows-1252 anyway).
 LEGACY_ENCODING = "cp1252"
@@ -177,7 +180,8 @@ class ResponseGuard(_Guard):
             raise self._drop(request, "too_many_elements", reason)
         response = self._fix_encoding(response)
         sample = response.text[:_SAMPLE]
-        if sample and sum(char in _JUNK for char in sample) > _MAX_JUNK * len(sample):
+        junk = len(sample) - len(sample.translate(_DROP_JUNK))
+        if sample and junk > _MAX_JUNK * len(sample):
             raise self._drop(request, "not_html", "binary body served as text")
         return response
 
