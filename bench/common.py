@@ -137,7 +137,9 @@ def measure_crawl(
     if measured.returncode or stats.get("finish_reason") != finish_reason or not probe:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
         raise RuntimeError(f"crawl {name} failed ({measured.returncode}), log {log}:\n{tail}")
-    pages = int(stats.get("response_received_count", 0))
+    # Sitemap batches are asked for with data: requests, which never leave the process.
+    batches = int(stats.get("newscrawl/sitemap/batches", 0))
+    pages = int(stats.get("response_received_count", 0)) - batches
     items = int(stats.get("item_scraped_count", 0))
     elapsed = float(stats["elapsed_time_seconds"])
     crawl_cpu = probe["closed"]["cpu_s"] - probe["opened"]["cpu_s"]
@@ -145,6 +147,7 @@ def measure_crawl(
         "pages": pages,
         "items": items,
         "errors": int(stats.get("log_count/ERROR", 0)),
+        "extract_workers": stats.get("newscrawl/extract/workers"),
         "elapsed_s": round(elapsed, 3),
         "pages_per_s": round(pages / elapsed, 1),
         "items_per_s": round(items / elapsed, 1),

@@ -10,13 +10,23 @@ dates computed per batch. The baseline is the fastest way PostgreSQL loads rows:
 one ``COPY`` stream per table, in one transaction, from rows prepared in advance,
 so its time is the database's alone. ``copy articles`` loads the article rows;
 ``copy all`` also loads the rows the store writes beside them (every URL of an
-article, its related links). Writes ``bench/results/store.json``.
+article, its related links).
+
+``--stored 0,100000,1000000`` then measures how the store's cost grows with
+what it holds: for each size, a fresh database is filled with that many
+generated articles (one ``INSERT ... SELECT generate_series``, with their URL
+and related rows and the statistics refreshed), then ``--scale-items`` new records
+are stored the pipeline's way, and the incremental middleware's lookup
+(``known_url_keys``, batches of ``NEWSCRAWL_INCREMENTAL_BATCH_SIZE`` keys, half of
+them stored) runs over as many keys. Each rate is compared with the empty
+database's. Writes ``bench/results/store.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import time
 from collections import Counter
@@ -40,6 +50,7 @@ BASE = "https://www.daily8.com"
 DOWNLOADED = "2025-04-21T06:00:00+00:00"
 BODY_CHARS = 3000  # news articles run to a few thousand characters; sample stories are shorter
 TARGET = 0.5  # store items/s against COPY of the article rows
+SCALE_TARGET = 0.8  # store and lookup rates with the most articles stored, against none
 ARTICLE_COLUMNS = (
     "id, url_key, canonical_url, url, headline, description, article_body, body_hash,"
     " date_published, date_published_raw, date_published_precision, authors, in_language,"
@@ -160,9 +171,12 @@ async def _migrated(dsn: str) -> None:
         await migrate(conn)
 
 
-async def time_store(dsn: str, batch: list[Record], batch_size: int) -> tuple[float, Counter]:
+async def time_store(
+    dsn: str, batch: list[Record], batch_size: int, *, migrate_first: bool = True
+) -> tuple[float, Counter]:
     """Seconds to store ``batch`` the pipeline's way, and the actions the store reported."""
-    await _migrated(dsn)
+    if migrate_first:
+        await _migrated(dsn)
     processors._url_key.cache_clear()  # a cold start, as at the beginning of a crawl
     link = Database(dsn=dsn, label="bench").link()
     actions: Counter[str] = Counter()
@@ -193,6 +207,96 @@ async def time_copy(dsn: str, tables: dict[str, list[tuple[Any, ...]]], every: b
                     for row in rows:
                         await copy.write_row(row)
         return time.perf_counter() - start
+
+
+PRELOAD_SQL = (
+    """INSERT INTO articles (url_key, canonical_url, url, headline, description, article_body,
+         body_hash, date_published, date_published_precision, source_name, source_url, record,
+         spider, first_seen, last_seen, date_downloaded)
+       SELECT 'stored.example/news/' || g, 'https://stored.example/news/' || g,
+         'https://stored.example/news/' || g, 'Stored story number ' || g, 'About story ' || g,
+         repeat(md5(g::text) || ' ', 40), encode(sha256(g::text::bytea), 'hex'),
+         timestamptz '2020-01-01' + g * interval '1 minute', 'second', 'Source ' || g %% 500,
+         'https://source' || g %% 500 || '.example/', jsonb_build_object('n', g), 'bench',
+         now(), now(), now()
+       FROM generate_series(1, %(n)s) AS g""",
+    """INSERT INTO article_urls (url_key, url, article_id, kind, first_seen, last_seen)
+       SELECT url_key, url, id, 'canonical', first_seen, last_seen FROM articles""",
+    """INSERT INTO related_articles (article_id, url_key, url, headline)
+       SELECT id, 'stored.example/news/' || (id %% %(n)s + 1),
+         'https://stored.example/news/' || (id %% %(n)s + 1), 'Related story'
+       FROM articles""",
+    "ANALYZE",
+)
+
+
+async def preload(dsn: str, stored: int) -> float:
+    """Migrate ``dsn`` and fill it with ``stored`` generated articles; seconds taken."""
+    await _migrated(dsn)
+    start = time.perf_counter()
+    if stored:
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            for statement in PRELOAD_SQL:
+                await conn.execute(statement, {"n": stored} if "%(n)s" in statement else None)
+    return time.perf_counter() - start
+
+
+async def time_at_scale(
+    dsn: str, stored: int, batch: list[Record], batch_size: int, lookup_batch: int
+) -> dict[str, float]:
+    """Store ``batch`` into a database holding ``stored`` articles; then look up as many
+    keys, half of them stored (the generated ones) and half not."""
+    loaded = await preload(dsn, stored)
+    took, _ = await time_store(dsn, batch, batch_size, migrate_first=False)
+    rng = random.Random(len(batch))
+    picks = rng.sample(range(1, stored + 1), len(batch)) if stored else range(len(batch))
+    stored_keys = [f"stored.example/news/{n}" for n in picks]
+    new_keys = [url_key(record["url"]) + "-unseen" for record in batch]
+    keys = [key for pair in zip(stored_keys, new_keys, strict=True) for key in pair]
+    link = Database(dsn=dsn, label="bench").link()
+    try:
+        store = ArticleStore(link)
+        await store.known_url_keys(keys[:lookup_batch])  # the connection's first query: not timed
+        start = time.perf_counter()
+        found = 0
+        for first in range(0, len(keys), lookup_batch):
+            found += len(await store.known_url_keys(keys[first : first + lookup_batch]))
+        lookup = time.perf_counter() - start
+    finally:
+        await link.close()
+    expected = len(batch) if stored else 0
+    if found != expected:
+        raise RuntimeError(f"lookup found {found} stored keys of {expected}")
+    return {
+        "preload_s": round(loaded, 1),
+        "store_items_per_s": round(len(batch) / took, 1),
+        "lookup_keys_per_s": round(len(keys) / lookup, 1),
+    }
+
+
+def run_scale(levels: list[int], items: int, batch_size: int, lookup_batch: int) -> dict[str, Any]:
+    """The store's rates at each number of stored articles, and their ratios to the empty one."""
+    batch = records(items)
+    figures = {}
+    for stored in levels:
+        with fresh_database() as dsn:
+            figures[stored] = asyncio.run(
+                time_at_scale(dsn, stored, batch, batch_size, lookup_batch)
+            )
+    base = figures[levels[0]]
+    for rates in figures.values():
+        for name in ("store_items_per_s", "lookup_keys_per_s"):
+            rates[f"{name.split('_')[0]}_vs_empty"] = ratio(rates[name], base[name])
+    largest = figures[levels[-1]]
+    return {
+        "items": items,
+        "lookup_batch": lookup_batch,
+        "levels": {str(stored): rates for stored, rates in figures.items()},
+        "target": {"vs_empty_at_largest": SCALE_TARGET},
+        "verdicts": {
+            name: verdict(largest[f"{name}_vs_empty"], SCALE_TARGET) for name in ("store", "lookup")
+        },
+    }
 
 
 def _median_seconds(runs: Iterable[float]) -> float:
@@ -242,6 +346,25 @@ def table(result: dict[str, Any]) -> str:
     return markdown_table(headers, rows)
 
 
+def scale_table(scale: dict[str, Any]) -> str:
+    rows = [
+        [
+            f"{int(stored):,}",
+            rates["store_items_per_s"],
+            rates["store_vs_empty"],
+            rates["lookup_keys_per_s"],
+            rates["lookup_vs_empty"],
+        ]
+        for stored, rates in scale["levels"].items()
+    ]
+    verdicts = scale["verdicts"]
+    rows.append(
+        [f"target at the largest: ≥ {SCALE_TARGET}", "", verdicts["store"], "", verdicts["lookup"]]
+    )
+    headers = ["articles stored", "store items/s", "vs empty", "lookup keys/s", "vs empty"]
+    return markdown_table(headers, rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=20_000)
@@ -249,11 +372,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=project_settings.NEWSCRAWL_STORE_BATCH_SIZE
     )
+    parser.add_argument(
+        "--stored",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[],
+        help="comma-separated numbers of articles already stored, smallest first (e.g. 0,1000000)",
+    )
+    parser.add_argument("--scale-items", type=int, default=5000, help="records stored per size")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where store.json goes")
     args = parser.parse_args(argv)
+    if args.stored and args.stored != sorted(args.stored):
+        parser.error("--stored must list the sizes smallest first")
+    if any(0 < stored < args.scale_items for stored in args.stored):
+        parser.error("each --stored size must be 0 or at least --scale-items")
     result = run(args.items, max(1, args.repeat), args.batch_size)
+    if args.stored:
+        lookup_batch = project_settings.NEWSCRAWL_INCREMENTAL_BATCH_SIZE
+        result["scale"] = run_scale(args.stored, args.scale_items, args.batch_size, lookup_batch)
     path = write_results("store", result, args.results)
     print(table(result))
+    if args.stored:
+        print("\n" + scale_table(result["scale"]))
     print(f"\n{args.items} items in batches of {args.batch_size}; results in {path}")
 
 

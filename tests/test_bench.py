@@ -81,19 +81,24 @@ def test_servers_serve_the_site_as_rendered(server: str) -> None:
 def test_crawl_benchmark(tmp_path: Path, pg_dsn: str) -> None:
     result, _ = run_bench("crawl", ["--pages", "60"], tmp_path, pg_dsn)
     runs = result["median"]
-    for kind in ("bare", "full", "feed"):
+    for kind in ("bare", "full", "inprocess"):
         positive(runs[kind], "pages", "pages_per_s", "crawl_cpu_s", "peak_rss_mb", "elapsed_s")
         assert runs[kind]["crawl_cpu_s"] < runs[kind]["cpu_s"]  # start-up left out
     # The baseline fetches exactly what newscrawl fetches, and extracts nothing.
-    assert runs["bare"]["pages"] == runs["full"]["pages"] == runs["feed"]["pages"] > 60
+    assert runs["bare"]["pages"] == runs["full"]["pages"] == runs["inprocess"]["pages"] > 60
     assert runs["bare"]["items"] == 0
-    assert runs["full"]["items"] == runs["feed"]["items"] > 50
-    assert set(result["ratios_to_bare"]) == {"full", "feed"}
+    assert runs["full"]["items"] == runs["inprocess"]["items"] > 50
+    # Every item stored, whichever way it was extracted.
+    assert runs["full"]["stored"] == runs["inprocess"]["stored"] >= runs["full"]["items"] - 2
+    assert runs["full"]["extract_workers"] == (os.cpu_count() or 1) - 1
+    assert runs["inprocess"]["extract_workers"] == 0
+    assert set(result["ratios_to_bare"]) == {"full", "inprocess"}
     assert result["verdicts"]["full"] in ("pass", "MISS")
 
 
 def test_store_benchmark(tmp_path: Path, pg_dsn: str) -> None:
-    result, _ = run_bench("store", ["--items", "200", "--repeat", "1"], tmp_path, pg_dsn)
+    args = ["--items", "200", "--repeat", "1", "--stored", "0,300", "--scale-items", "100"]
+    result, table = run_bench("store", args, tmp_path, pg_dsn)
     assert result["store_actions"] == {"inserted": 200}
     assert result["rows"] == {"articles": 200, "urls": 200, "related": 600}
     assert result["body_chars_mean"] >= 3000
@@ -101,6 +106,13 @@ def test_store_benchmark(tmp_path: Path, pg_dsn: str) -> None:
         assert result["items_per_s"][writer] > 0
     assert result["store_vs"]["copy articles"] > 0
     assert result["verdict"] in ("pass", "MISS")
+    scale = result["scale"]
+    assert set(scale["levels"]) == {"0", "300"}
+    for rates in scale["levels"].values():
+        positive(rates, "store_items_per_s", "lookup_keys_per_s")
+    assert scale["levels"]["0"]["store_vs_empty"] == 1.0
+    assert set(scale["verdicts"]) == {"store", "lookup"}
+    assert "| 300 |" in table
 
 
 @pytest.mark.parametrize("variant", ["", "-jobdir"])
