@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from functools import lru_cache
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
@@ -28,9 +27,10 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from newscrawl import browser, processors
+from newscrawl import browser
 from newscrawl.items import Article
 from newscrawl.pages.base import ArticlePage
+from newscrawl.processors import url_key
 from newscrawl.sitemaps import INDEX, SitemapFeed, SitemapReader
 from newscrawl.vocab import (
     ARTICLE,
@@ -41,9 +41,6 @@ from newscrawl.vocab import (
     STATS_SITEMAP,
 )
 from newscrawl.workers import Extractor
-
-# Sitemaps and related cards name the same stories again and again: canonicalise once.
-_url_key = lru_cache(maxsize=16384)(processors.url_key)
 
 
 def split_arg(value: str | list[str] | None) -> list[str]:
@@ -130,7 +127,7 @@ class ArticleSpider(scrapy.Spider):
 
     def article_request(self, url: str, **kwargs: Any) -> Request | None:
         """A request for an article page, or None when seen before or over its site's budget."""
-        key = _url_key(url)
+        key = url_key(url)
         if key in self._article_keys or not self.spend_budget(url):
             return None
         self._article_keys.add(key)
