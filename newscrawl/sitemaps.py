@@ -66,8 +66,9 @@ class SitemapReader:
                 entry["publication_date"] = published.text.strip()
             # Done with it: keep memory flat however long the sitemap is.
             element.clear()
-            while element.getprevious() is not None:
-                del element.getparent()[0]
+            parent = element.getparent()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]
             if "loc" in entry:
                 yield entry
 
