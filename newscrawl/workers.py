@@ -187,19 +187,11 @@ class ExtractionPool:
         return await future
 
     async def close(self) -> None:
-        """Stop the workers: they finish the page in hand and exit when their input closes."""
+        """Stop the workers (the crawl has closed: no page is left for them)."""
         self._closing = True
         for slot in self._slots:
             slot.cancel()
         await asyncio.gather(*self._slots, return_exceptions=True)
-        for worker in list(self._workers):
-            worker.stdin.close()
-        for worker in list(self._workers):
-            try:
-                await asyncio.wait_for(worker.process.wait(), 5)
-            except TimeoutError:
-                worker.kill()
-                await worker.process.wait()
         while not self._queue.empty():
             self._queue.get_nowait().future.cancel()
 
