@@ -472,8 +472,10 @@ class GenericArticlePage(ArticlePage):
         """The smallest document that holds the whole story, for trafilatura.
 
         trafilatura's cost grows with the page (menus, teaser rails), not with
-        the story; handing it the ``<article>``/``<main>`` around the densest
-        run of prose keeps it fast. Without such a run, the whole page.
+        the story; handing it the ``<article>``/``<main>`` (or ``articleBody``)
+        around the runs of prose keeps it fast. Without such an element, the
+        whole page: a bare ``<div>`` around the densest run cut stories short
+        (trafilatura set body recall .875, against .918 with the whole page).
         """
         top = self.prose_runs.most_common(1)
         if not top or top[0][1] < _FOCUS_MIN_RUN:
@@ -490,9 +492,9 @@ class GenericArticlePage(ArticlePage):
                 for el in (container, *container.iterancestors())
                 if el.tag in ("article", "main") or el.get("itemprop") == "articleBody"
             ),
-            container,
+            None,
         )
-        if scope.tag in ("html", "body"):
+        if scope is None or scope.tag in ("html", "body"):
             return self.root
         document = lxml_html.Element("html")
         SubElement(document, "body").append(deepcopy(scope))
