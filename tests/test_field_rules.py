@@ -177,3 +177,22 @@ def test_a_header_date_one_day_later_is_an_edition_date_not_a_correction() -> No
 def test_text_after_an_html_comment_is_read() -> None:
     body = '<p class="meta">By <b>Ann Lee</b> | <!-- span -->30 septembre 2018</p>'
     assert published(body=body) == "30 septembre 2018"
+
+
+def test_a_teaser_length_structured_body_does_not_replace_the_story() -> None:
+    sentences = [
+        f"Sentence {i} of the story says the council voted on roofs and the rain held off."
+        for i in range(30)
+    ]
+    teaser = " ".join(sentences[:6])
+    story = "".join(f"<div class='txt'>{s} {s}</div>" for s in sentences)
+    html = (
+        "<html><head>"
+        + jsonld(headline="Council votes on roofs", articleBody=teaser)
+        + "</head><body><h1>Council votes on roofs</h1>"
+        + f"<div class='story'>{story}</div></body></html>"
+    )
+    response = HtmlResponse("https://ledger.example/roofs", body=html.encode(), encoding="utf-8")
+    extraction = GenericArticlePage(response).extract()
+    assert "Sentence 29" in " ".join(extraction.values["articleBody"])
+    assert extraction.methods["articleBody"] == "trafilatura"

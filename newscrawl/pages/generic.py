@@ -114,6 +114,7 @@ _TRUNCATED = ("…", "...")
 # trafilatura's text holding less of a structured body than this is a teaser or a miss.
 _TEASER_SHARE = 0.5
 _MIN_STRUCTURED_BODY = 400
+_WHOLE_STORY = 1500  # characters of a structured body that stands without the DOM's text
 _MAX_META_TEXT = 160
 _MAX_BYLINE_CHARS = 80
 _MAX_LEAF_CHARS = 50
@@ -881,10 +882,12 @@ class GenericArticlePage(ArticlePage):
         full = [
             (lines, m) for lines, m in structured if sum(map(len, lines)) >= _MIN_STRUCTURED_BODY
         ]
-        if full and max(self.prose_runs.values(), default=0) < _FOCUS_MIN_RUN:
+        whole = [(lines, m) for lines, m in full if sum(map(len, lines)) >= _WHOLE_STORY]
+        if whole and max(self.prose_runs.values(), default=0) < _FOCUS_MIN_RUN:
             # No prose in the DOM (script-rendered, paywalled, live blog): the story is
-            # in the data, and trafilatura would only find menus or a teaser.
-            return full[0]
+            # in the data, and trafilatura would only find menus or a teaser. A short
+            # structured body (a teaser or summary) is weighed against trafilatura's text.
+            return whole[0]
         text = self._clean_body(self._trafilatura(fallbacks=not full), headline)
         for lines, method in full:
             if not _covers(text, lines, _TEASER_SHARE):
