@@ -15,10 +15,11 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from lxml import html as lxml_html
 from lxml.etree import ParserError
+from lxml.html import HtmlElement
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def loads_lenient(text: str) -> Any:
         return None
 
 
-def walk_dicts(data: Any, limit: int = 20000) -> Iterator[dict]:
+def walk_dicts(data: Any, limit: int = 20000) -> Iterator[dict[str, Any]]:
     """Every dict inside ``data``, breadth-first, up to ``limit`` containers."""
     queue = [data]
     seen = 0
@@ -174,7 +175,7 @@ def html_paragraphs(value: str) -> list[str]:
 # --- JSON-LD -------------------------------------------------------------------------------
 
 
-def node_types(node: dict) -> set[str]:
+def node_types(node: dict[str, Any]) -> set[str]:
     raw = node.get("@type")
     types = raw if isinstance(raw, list) else [raw]
     return {str(t).rsplit("/", 1)[-1] for t in types if t}
@@ -188,10 +189,10 @@ def is_article_type(types: set[str]) -> bool:
 class JsonLd:
     """A page's JSON-LD: every typed node, and those that describe the page itself."""
 
-    nodes: list[dict] = field(default_factory=list)
+    nodes: list[dict[str, Any]] = field(default_factory=list)
     # Top-level nodes, @graph members and their mainEntity: not teasers nested in an
     # ItemList or updates nested in a live blog.
-    top: list[dict] = field(default_factory=list)
+    top: list[dict[str, Any]] = field(default_factory=list)
 
 
 def parse_jsonld(scripts: Iterable[str], issues: list[str]) -> JsonLd:
@@ -214,21 +215,21 @@ def parse_jsonld(scripts: Iterable[str], issues: list[str]) -> JsonLd:
     return found
 
 
-def _typed(node: Any) -> bool:
+def _typed(node: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(node, dict) and ("@type" in node or "@id" in node)
 
 
-def _by_id(nodes: list[dict]) -> dict[str, dict]:
+def _by_id(nodes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {str(node["@id"]): node for node in nodes if "@id" in node and len(node) > 2}
 
 
-def _resolve(value: Any, index: dict[str, dict]) -> Any:
+def _resolve(value: Any, index: dict[str, dict[str, Any]]) -> Any:
     if isinstance(value, dict) and set(value) <= {"@id", "@type"} and "@id" in value:
         return index.get(str(value["@id"]), value)
     return value
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
@@ -248,8 +249,8 @@ def _url_of(value: Any) -> str | None:
         return value
     if isinstance(value, dict):
         for key in ("url", "contentUrl", "@id"):
-            if isinstance(value.get(key), str):
-                return value[key]
+            if isinstance(url := value.get(key), str):
+                return url
     return None
 
 
@@ -261,7 +262,9 @@ def _author_kind(author: Any) -> str:
     return "person" if "Person" in types else "unknown"
 
 
-def pick_article_node(nodes: list[dict], top: list[dict], page_url: str) -> dict | None:
+def pick_article_node(
+    nodes: list[dict[str, Any]], top: list[dict[str, Any]], page_url: str
+) -> dict[str, Any] | None:
     """The article node that describes this page, if any.
 
     Several article nodes appear on live blogs (one per update) and on pages
@@ -274,7 +277,7 @@ def pick_article_node(nodes: list[dict], top: list[dict], page_url: str) -> dict
         return None
     page = page_url.rstrip("/")
 
-    def rank(node: dict) -> tuple:
+    def rank(node: dict[str, Any]) -> tuple[Any, ...]:
         own = {_url_of(node.get("url")), _url_of(node.get("mainEntityOfPage"))}
         types = node_types(node)
         return (
@@ -455,7 +458,7 @@ _ARTICLE_SCOPE = (
 )
 
 
-def _itemprop_value(el: Any) -> str:
+def _itemprop_value(el: HtmlElement) -> str:
     """The value of one microdata property, per the HTML microdata rules."""
     tag = el.tag if isinstance(el.tag, str) else ""
     if tag == "meta":
@@ -622,12 +625,12 @@ def _text_of(value: Any) -> str | None:
         return value
     if isinstance(value, dict):
         for key in ("basic", "web", "text", "name", "value"):
-            if isinstance(value.get(key), str):
-                return value[key]
+            if isinstance(text := value.get(key), str):
+                return text
     return None
 
 
-def _first_key(node: dict, keys: Iterable[str]) -> tuple[str, Any] | None:
+def _first_key(node: dict[str, Any], keys: Iterable[str]) -> tuple[str, Any] | None:
     for key in keys:
         value = node.get(key)
         if value not in (None, "", [], {}):
@@ -696,7 +699,7 @@ def _authors_of(value: Any) -> list[str]:
     return []
 
 
-def _article_score(node: dict) -> tuple[int, int]:
+def _article_score(node: dict[str, Any]) -> tuple[int, int]:
     title = _first_key(node, TITLE_KEYS)
     if title is None or not _text_of(title[1]):
         return (0, 0)
@@ -709,7 +712,7 @@ def _article_score(node: dict) -> tuple[int, int]:
 
 def read_app_state(root: Any, out: Candidates, issues: list[str]) -> bool:
     """Add candidates from the embedded object that looks most like this article."""
-    best: tuple[tuple[int, int], str, dict] | None = None
+    best: tuple[tuple[int, int], str, dict[str, Any]] | None = None
     for method, data in state_scripts(root, issues):
         for node in walk_dicts(data):
             score = _article_score(node)
