@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from dateparser import DateDataParser
+from dateparser.date import DateDataParser
 from dateutil.relativedelta import relativedelta
 from w3lib.url import canonicalize_url as w3lib_canonicalize_url
 
@@ -29,7 +29,7 @@ from w3lib.url import canonicalize_url as w3lib_canonicalize_url
 
 # Control characters (NUL included: PostgreSQL rejects it in text) and invisible
 # format characters are deleted; line/tab breaks become spaces before collapsing.
-_DELETE_CHARS = {c: None for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+_DELETE_CHARS: dict[int, str | None] = {c: None for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
 _DELETE_CHARS.update({c: " " for c in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x85)})
 _DELETE_CHARS.update({c: None for c in (0xAD, 0x200B, 0x2060, 0xFEFF)})
 _DELETE_RE = re.compile("[" + "".join(map(chr, _DELETE_CHARS)) + "]")

@@ -57,13 +57,6 @@ class Extraction:
         self.methods[name] = method
         return True
 
-    def replace(self, name: str, value: Any, method: str) -> None:
-        """Overwrite ``name`` (used by arbitration once it has decided)."""
-        if _is_empty(value):
-            return
-        self.values[name] = value
-        self.methods[name] = method
-
     def get(self, name: str, default: Any = None) -> Any:
         return self.values.get(name, default)
 

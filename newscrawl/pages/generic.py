@@ -293,7 +293,9 @@ class ClassIndex:
         ]
         self._in_story = in_story
 
-    def find(self, kind: str, *, tags: frozenset[str] | None = None, story: bool = True) -> list:
+    def find(
+        self, kind: str, *, tags: frozenset[str] | None = None, story: bool = True
+    ) -> list[Any]:
         pattern = _CLASS[kind]
         return [
             el
@@ -307,9 +309,8 @@ class ClassIndex:
 class GenericArticlePage(ArticlePage):
     """Extracts an article from any news page without site-specific rules."""
 
-    def __init__(self, response: TextResponse, *, favor_precision: bool = False) -> None:
+    def __init__(self, response: TextResponse) -> None:
         super().__init__(response)
-        self.favor_precision = favor_precision
         self.has_microdata = False
         self.issues: list[str] = []  # problems seen ("invalid-json-ld"), for the caller's stats
         self.in_story = StoryFilter()
@@ -533,7 +534,7 @@ class GenericArticlePage(ArticlePage):
             for c in found.get("articleBody")
             if c.method in BODY_ORDER
         )
-        og_type = (self.meta.get("og:type") or [None])[0]
+        og_type = next(iter(self.meta.get("og:type", ())), None)
         signals = classify.PageSignals(
             url=self.response.url,
             types=types,
@@ -842,7 +843,6 @@ class GenericArticlePage(ArticlePage):
                 fast=fast,
                 include_comments=False,
                 include_tables=False,
-                favor_precision=self.favor_precision,
             )
             text = getattr(document, "text", None) or ""
             if len(text) >= _ENOUGH_TEXT:

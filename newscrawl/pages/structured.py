@@ -53,7 +53,6 @@ class Candidates:
     """Raw candidates per field, in the order the readers found them."""
 
     fields: dict[str, list[Candidate]] = field(default_factory=dict)
-    issues: list[str] = field(default_factory=list)
 
     def add(self, name: str, value: Any, method: str) -> None:
         if value is None or value == "" or value == [] or value == {}:
