@@ -196,3 +196,10 @@ def test_a_teaser_length_structured_body_does_not_replace_the_story() -> None:
     extraction = GenericArticlePage(response).extract()
     assert "Sentence 29" in " ".join(extraction.values["articleBody"])
     assert extraction.methods["articleBody"] == "trafilatura"
+
+
+def test_the_url_day_beats_a_utc_instant_even_when_text_shows_the_next_day() -> None:
+    url = "https://ledger.example/2023/11/08/council-votes-on-roofs"
+    head = jsonld(datePublished="2023-11-09T03:28:35Z")
+    body = "<p class='date'>Updated November 9, 2023</p>"
+    assert published(head, body, url=url) == "2023-11-08"

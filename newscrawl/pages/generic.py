@@ -743,8 +743,8 @@ class GenericArticlePage(ArticlePage):
           a header date (OpenGraph, meta) is a template's stale one: the header wins
           (one day apart is more often an edition date or a live blog's update).
         - A date more than two days from the one in the URL loses to the URL's.
-        - A UTC instant one day off a date the page gives in local time (URL,
-          meta, text) was converted from it: the local day is the one shown.
+        - A UTC instant one day off the URL's date, or off every date the page gives
+          in local time (meta, text), was converted from it: the local day is shown.
         """
         chosen = self._date(candidates)
         if chosen is None:
@@ -772,6 +772,8 @@ class GenericArticlePage(ArticlePage):
         if in_url and url_day and abs((url_day - picked).days) > _URL_DATE_SLACK:
             return str(in_url.value), "url"
         if _UTC.search(chosen[0]) and _CLOCK.search(chosen[0]):
+            if in_url and url_day and abs((url_day - picked).days) == 1:
+                return str(in_url.value), "url"  # the URL's day is the page's own
             local = [
                 (raw, c.method, day(raw))
                 for c in ranked
