@@ -445,7 +445,8 @@ _ROLE_SUFFIX_RE = re.compile(
 # A bare role word ends a name only if a full name (two words or more) precedes it.
 _BARE_ROLE_RE = re.compile(rf"^(\S+\s+\S.*?)\s+{_ROLE_NOUN}$", re.IGNORECASE)
 _TRAILING_DATE_RE = re.compile(rf"\s*[,|·•–—-]?\s*{_TIME_EXPR}$", re.IGNORECASE)
-_AUTHOR_SPLIT_RE = re.compile(r"\s*(?:[,;&]|\s\|\s|\band\b)\s*", re.IGNORECASE)
+# "and" in the languages of the development pages too: "und", "og" (da/no), "och", "et".
+_AUTHOR_SPLIT_RE = re.compile(r"\s*(?:[,;&]|\s\|\s|\b(?:and|und|og|och|et)\b)\s*", re.IGNORECASE)
 _NAME_SUFFIX_RE = re.compile(r"^(?:jr|sr|ii|iii|iv)\.?$", re.IGNORECASE)
 # Degree letters after a name ("Ann Lee, PhD", "Bo Chan MD") are not part of it.
 _DEGREE_RE = re.compile(
@@ -458,7 +459,7 @@ _TRAILING_AGE_RE = re.compile(
     r"|std\.?|stunden?|tagen?|minuten?)(?:\s+ago)?"
     r"|\d{1,2}\.?\s+[^\W\d_]{3,}\.?\s+(?:19|20)\d{2}\b.*"
     # "X vor 5 Stunden", a comment's "X am" (its date gone), "X @handle"
-    r"|vor\s+\d+\s+\w+.*|am|@\w+)$",
+    r"|vor\s+\d+\s+\w+.*|am|@\w+|기자(?:\s*외\s*\d+\s*명)?)$",
     re.IGNORECASE,
 )
 _CREDIT_RE = re.compile(r"\S/\S|^\s*©")

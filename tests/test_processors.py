@@ -438,6 +438,10 @@ def test_split_authors(raw: object, names: list[str]) -> None:
         ("Mia Weber am", ["Mia Weber"]),
         ("No Author", []),
         ("Anna Maria Sam", ["Anna Maria Sam"]),
+        ("Mia Weber og Ola Berg", ["Mia Weber", "Ola Berg"]),
+        ("Mia Weber und Ola Berg", ["Mia Weber", "Ola Berg"]),
+        ("Ettore Sottsass", ["Ettore Sottsass"]),
+        ("신현주 기자", ["신현주"]),
     ],
 )
 def test_byline_junk_is_not_a_name(raw: str, names: list[str]) -> None:
