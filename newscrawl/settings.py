@@ -11,7 +11,8 @@ import os
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
-# `scrapy crawl` exits non-zero when a crawl ends with its work undone (newscrawl.commands).
+# `scrapy crawl` that stops on a bad -a value or feed path in one line (exit 2), and exits
+# non-zero when a crawl ends with its work undone (newscrawl.commands.crawl).
 COMMANDS_MODULE = "newscrawl.commands"
 
 # Politeness: identify ourselves, obey robots.txt, adapt to the server's speed.
@@ -94,6 +95,8 @@ NEWSCRAWL_SCRAPYD_PASSWORD = os.environ.get("SCRAPYD_PASSWORD") or None
 # Incremental crawling: article URLs already stored are not fetched again (listings,
 # feeds and sitemaps always are). Off for one run with ``-a incremental=0``.
 SPIDER_MIDDLEWARES = {
+    # Outermost: a failing Spider.start() is one error line and exit code 1.
+    "newscrawl.middlewares.start.StartGuard": 10,
     "newscrawl.middlewares.browser.RenderMiddleware": 550,
     "newscrawl.middlewares.incremental.IncrementalMiddleware": 600,
     "newscrawl.workers.ExtractionFailures": 650,

@@ -5,8 +5,9 @@ Seeds come from ``-a start_urls=URL[,URL...]``; offsite links stay offsite
 (``-a max_pages=N``) caps article requests per site; article requests outrank listing
 pages so a crawl yields articles early and a budget is spent on them. Articles already
 stored are not fetched again (``-a incremental=0`` to refetch them; see
-``newscrawl.middlewares.incremental``). Any other argument, such as scrapyd's ``_job``
-and ``_version``, becomes a spider attribute. Pages built by scripts go through a
+``newscrawl.middlewares.incremental``). Argument values are checked at creation
+(``newscrawl.spiders.arguments``); any other argument, such as scrapyd's ``_job`` and
+``_version``, becomes a spider attribute. Pages built by scripts go through a
 headless browser as ``-a render=auto|always|never`` says (``newscrawl.browser``).
 """
 
@@ -32,6 +33,7 @@ from newscrawl.items import Article
 from newscrawl.pages.base import ArticlePage
 from newscrawl.processors import url_key
 from newscrawl.sitemaps import INDEX, SitemapFeed, SitemapReader
+from newscrawl.spiders import arguments
 from newscrawl.vocab import (
     ARTICLE,
     LISTING,
@@ -41,22 +43,6 @@ from newscrawl.vocab import (
     STATS_SITEMAP,
 )
 from newscrawl.workers import Extractor
-
-
-def split_arg(value: str | list[str] | None) -> list[str]:
-    """``-a`` arguments arrive as comma-separated strings."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        value = value.split(",")
-    return [part.strip() for part in value if part.strip()]
-
-
-def flag_arg(value: str | bool) -> bool:
-    """``-a`` flags arrive as strings: ``0``, ``false``, ``no`` and ``off`` mean off."""
-    if isinstance(value, str):
-        return value.strip().lower() not in {"0", "false", "no", "off"}
-    return bool(value)
 
 
 class ArticleSpider(scrapy.Spider):
@@ -84,15 +70,14 @@ class ArticleSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.render = render or type(self).render
-        if self.render not in browser.RENDER_MODES:
-            raise ValueError(f"render must be one of {', '.join(browser.RENDER_MODES)}")
-        self.start_urls = split_arg(start_urls) or list(self.default_start_urls)
-        self.allowed_domains = split_arg(allowed_domains) or sorted(
+        arguments.check_names(type(self), kwargs, self.logger)
+        self.render = arguments.choice("render", render or self.render, browser.RENDER_MODES)
+        self.start_urls = arguments.urls("start_urls", start_urls) or list(self.default_start_urls)
+        self.allowed_domains = arguments.domains("allowed_domains", allowed_domains) or sorted(
             {urlsplit(url).hostname or "" for url in self.start_urls} - {""}
         )
-        self.max_pages = int(max_pages) if max_pages else None
-        self.incremental = flag_arg(incremental)
+        self.max_pages = arguments.positive_int("max_pages", max_pages)
+        self.incremental = arguments.flag("incremental", incremental)
         self._article_keys: set[str] = set()
         # Scrapy's SpiderState replaces this at open with what a JOBDIR saved at a clean
         # stop, so a resumed crawl keeps the budget it had spent.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -16,7 +16,8 @@ from newscrawl.loaders import ArticleLoader
 from newscrawl.pages.classify import looks_like_article_url
 from newscrawl.pages.registry import page_for
 from newscrawl.processors import parse_date
-from newscrawl.spiders.base import ArticleSpider, split_arg
+from newscrawl.spiders import arguments
+from newscrawl.spiders.base import ArticleSpider
 from newscrawl.vocab import (
     ARTICLE,
     FEED,
@@ -55,9 +56,9 @@ class NewsSpider(ArticleSpider):
     ) -> None:
         explicit_domains = bool(kwargs.get("allowed_domains"))
         super().__init__(**kwargs)
-        self.feeds = split_arg(feeds)
-        self.sitemaps = split_arg(sitemaps)
-        self.since = date.fromisoformat(since) if since else None
+        self.feeds = arguments.urls("feeds", feeds)
+        self.sitemaps = arguments.urls("sitemaps", sitemaps)
+        self.since = arguments.iso_date("since", since)
         if not explicit_domains:
             hosts = {urlsplit(url).hostname for url in self.feeds + self.sitemaps}
             self.allowed_domains = sorted(set(self.allowed_domains) | {h for h in hosts if h})
