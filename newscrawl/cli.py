@@ -15,9 +15,9 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from newscrawl import schedule
+from newscrawl import export, schedule
 from newscrawl.db import commands as db_commands
-from newscrawl.runs import summary
+from newscrawl.summary import summary_lines
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -35,11 +35,13 @@ def demo(args: argparse.Namespace) -> int:
     from newscrawl.spiders.daily8 import Daily8Spider
 
     overrides: dict[str, Any] = {
-        "FEEDS": {args.output: {"format": "jsonlines", "overwrite": True}},
+        # Appended, never truncated: a re-run (which skips stored articles) keeps earlier lines.
+        "FEEDS": {args.output: {"format": "jsonlines", "overwrite": False}},
         # Our own loopback server: no need to be gentle with it.
         "AUTOTHROTTLE_ENABLED": False,
         "DOWNLOAD_DELAY": 0,
         "LOG_LEVEL": args.log_level,
+        "NEWSCRAWL_SUMMARY_LOG": False,  # printed below instead
     }
     if args.data_dir:
         overrides["NEWSCRAWL_DATA_DIR"] = args.data_dir
@@ -57,9 +59,8 @@ def demo(args: argparse.Namespace) -> int:
         process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     print(f"\nnewscrawl demo finished ({stats.get('finish_reason', 'unknown')}):")
-    for label, value in summary(stats).items():
-        print(f"  {label:<30} {value}")
-    print(f"  {'feed':<30} {args.output}")
+    for line in summary_lines(stats, crawler.settings, Daily8Spider.name):
+        print(f"  {line}")
     return 0 if stats.get("finish_reason") == "finished" else 1
 
 
@@ -97,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=8008,
         help="sample site port; a fixed port keeps URLs, and so re-runs, identical (0: any)",
     )
-    run_demo.add_argument("--output", default="articles.jsonl", help="JSON-lines feed path")
+    run_demo.add_argument(
+        "--output", default="articles.jsonl", help="JSON-lines feed path (appended to)"
+    )
     run_demo.add_argument("--data-dir", help="embedded PostgreSQL data directory")
     run_demo.add_argument("--log-level", default="INFO")
     run_demo.set_defaults(func=demo)
@@ -113,7 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_arguments(
         commands.add_parser("schedule", help="start scrapyd jobs on their cron schedules")
     )
-    db_commands.add_arguments(commands.add_parser("db", help="database chores: migrate, replay"))
+    db_commands.add_arguments(
+        commands.add_parser("db", help="database chores: migrate, replay, shell")
+    )
+    export.add_arguments(
+        commands.add_parser("export", help="write stored articles as JSON lines, CSV or Parquet")
+    )
     return parser
 
 

@@ -98,6 +98,8 @@ class RunRecorder:
             stats=None,
             **dict.fromkeys([*COLUMNS, *STORE_COLUMNS]),
         )
+        # The run's id in the stats: the crawl summary names it (newscrawl export --run).
+        self.crawler.stats.set_value("newscrawl/run", str(self.row["id"]))
         await self._write()
 
     async def spider_closed(self, reason: str) -> None:

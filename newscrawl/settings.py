@@ -55,16 +55,23 @@ ITEM_PIPELINES = {
 }
 
 FEED_EXPORT_ENCODING = "utf-8"
+# CSV feeds: one column per Article field, nested fields (authors, source...) as JSON.
+FEED_EXPORTERS = {"csv": "newscrawl.exporters.CsvItemExporter"}
 
 EXTENSIONS = {
     # Before Scrapy's own: it must see a killed crawl's JOBDIR before the scheduler reads it.
     "newscrawl.jobdir.JobdirGuard": 0,
     "newscrawl.extensions.StatsFile": 500,
+    # The summary every crawl ends with (newscrawl.summary); before the run record,
+    # so crawl_runs.stats holds its field coverage.
+    "newscrawl.summary.CrawlSummary": 505,
     # One crawl_runs row per run, whenever the store is on.
     "newscrawl.runs.RunRecorder": 510,
 }
 # Write the final stats as JSON here (unset: don't).
 NEWSCRAWL_STATS_FILE = None
+# Log the crawl summary (pages, stored, dropped, errors, field coverage) at close.
+NEWSCRAWL_SUMMARY_LOG = True
 
 # Storage (newscrawl.db). The environment is read here only: every component takes these
 # from crawler.settings, so `-s NEWSCRAWL_DATABASE_URL=` forces the embedded server.

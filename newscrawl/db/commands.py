@@ -1,4 +1,4 @@
-"""``newscrawl db migrate`` and ``newscrawl db replay``: database chores outside a crawl.
+"""``newscrawl db migrate``, ``replay`` and ``shell``: database chores outside a crawl.
 
 ``migrate`` brings a database's schema up to date before the first crawl (a crawl
 does it too, at start). ``replay`` writes what an outage left in the spool, for
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from scrapy.settings import Settings
 
+from newscrawl import results
 from newscrawl.db.crawl import open_database
 from newscrawl.db.errors import DatabaseError
 from newscrawl.db.spool import Spool
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, help_text in (
         ("migrate", "apply pending schema migrations"),
         ("replay", "write spooled items (left by a database outage) into the database"),
+        ("shell", "psql on the database, embedded or configured (then psql's options)"),
     ):
         action = actions.add_parser(name, help=help_text)
         action.add_argument(
@@ -43,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action.add_argument("--spool-dir", help="spool base directory (default: DATA_DIR/spool)")
         if name == "replay":
             action.add_argument("--batch-size", type=int)
+        if name == "shell":
+            action.add_argument("-c", "--command", help="run this SQL and exit (psql -c)")
+            action.add_argument("psql_args", nargs="*", help="more psql options, after --")
     parser.set_defaults(func=run)
 
 
@@ -57,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
     handler.addFilter(RedactingFilter(url))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    if args.action == "shell":
+        command = ["-c", args.command] if args.command else []
+        return results.run_shell(url, data_dir, command + args.psql_args)
     timeout = settings.getfloat("NEWSCRAWL_STORE_TIMEOUT")
     args.batch_size = args.batch_size or settings.getint("NEWSCRAWL_STORE_BATCH_SIZE")
     try:

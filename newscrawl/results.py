@@ -1,0 +1,77 @@
+"""Reaching what crawls stored: the configured or embedded database, outside a crawl.
+
+``newscrawl export``, ``newscrawl report`` and ``newscrawl db shell`` open the same
+database a crawl would (``--database-url`` / ``NEWSCRAWL_DATABASE_URL``, else the
+embedded server in ``--data-dir`` / ``NEWSCRAWL_DATA_DIR``). The embedded server
+is stopped after each crawl; these commands start it for their own time and
+release it when done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from newscrawl.db.connection import DATABASE_URL_ENV, Database
+
+
+class ResultsError(RuntimeError):
+    """A one-line reason a command could not read the database."""
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        help=f"PostgreSQL DSN (default: ${DATABASE_URL_ENV}; unset: the embedded server)",
+    )
+    parser.add_argument("--data-dir", help="embedded database base directory (default .newscrawl)")
+
+
+@contextlib.contextmanager
+def database(url: str | None, data_dir: str | None) -> Iterator[Database]:
+    """The resolved database, the embedded server held while the block runs."""
+    url = url or os.environ.get(DATABASE_URL_ENV) or None
+    data_dir = data_dir or os.environ.get("NEWSCRAWL_DATA_DIR") or None
+    try:
+        resolved = asyncio.run(Database.resolve(url, data_dir))
+    except Exception as exc:
+        raise ResultsError(f"cannot open the database: {' '.join(str(exc).split())}") from None
+    try:
+        yield resolved
+    finally:
+        asyncio.run(resolved.close())
+
+
+@contextlib.contextmanager
+def connect(args: argparse.Namespace) -> Iterator[tuple[psycopg.Connection[Any], str]]:
+    """A connection to the database ``args`` name, and the database's label."""
+    with database(args.database_url, args.data_dir) as db:
+        try:
+            conn = psycopg.connect(db.dsn, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise ResultsError(f"cannot reach {db.label}: {' '.join(str(exc).split())}") from None
+        with conn:
+            yield conn, db.label
+
+
+def run_shell(url: str | None, data_dir: str | None, psql_args: list[str]) -> int:
+    """``newscrawl db shell``: ``psql`` on the database, with psql's own options
+    (``-c SQL``, ``-A``...); its exit code."""
+    psql = shutil.which("psql")
+    try:
+        if psql is None:
+            raise ResultsError("psql is not installed (Debian: apt-get install postgresql-client)")
+        with database(url, data_dir) as db:
+            return subprocess.call([psql, db.dsn, *psql_args])
+    except ResultsError as exc:
+        print(f"newscrawl db shell: error: {exc}", file=sys.stderr)
+        return 1
