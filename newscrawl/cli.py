@@ -15,7 +15,7 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from newscrawl import export, schedule
+from newscrawl import export, report, schedule
 from newscrawl.db import commands as db_commands
 from newscrawl.summary import summary_lines
 
@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_arguments(
         commands.add_parser("export", help="write stored articles as JSON lines, CSV or Parquet")
+    )
+    report.add_arguments(
+        commands.add_parser("report", help="a crawl run as an HTML page with charts")
     )
     return parser
 

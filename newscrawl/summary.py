@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import time
 from typing import Any
 
 from scrapy import Spider, signals
@@ -28,6 +29,8 @@ COVERAGE_PREFIX = "newscrawl/coverage/"
 DROPPED_PREFIX = "newscrawl/dropped/"
 ERRORS_PREFIX = "newscrawl/errors/"
 RUN_STAT = "newscrawl/run"
+TIMELINE_STAT = "newscrawl/timeline"
+TIMELINE_POINTS = 100
 FIELDS = tuple(Article.fields)
 
 
@@ -78,7 +81,7 @@ def figures(stats: dict[str, Any]) -> dict[str, Any]:
 _STORE_KINDS = ("inserted", "updated", "unchanged", "merged")
 
 
-def _counted(parts: dict[str, int]) -> str:
+def counted(parts: dict[str, int]) -> str:
     total = sum(parts.values())
     if not total:
         return "0"
@@ -116,8 +119,8 @@ def summary_lines(stats: dict[str, Any], settings: BaseSettings, spider: str) ->
         ]
     rows += [
         ("duplicates dropped", str(done["duplicates"])),
-        ("items dropped", _counted(done["dropped"])),
-        ("errors", _counted(done["errors"])),
+        ("items dropped", counted(done["dropped"])),
+        ("errors", counted(done["errors"])),
     ]
     if done["coverage"]:
         rows.append(("field coverage", _coverage_text(done["coverage"])))
@@ -171,20 +174,51 @@ class CrawlSummary:
         self.crawler = crawler
         assert crawler.stats is not None
         self.stats = crawler.stats
+        self.started = time.monotonic()
+        self.interval = 1.0
+        self.next_sample = self.started
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlSummary:
         extension = cls(crawler)
         crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.sample, signal=signals.response_received)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
+
+    def spider_opened(self) -> None:
+        self.started = time.monotonic()
+        self.sample(force=True)
 
     def item_scraped(self, item: Any) -> None:
         for field in FIELDS:
             if item.get(field) not in (None, "", [], {}):
                 self.stats.inc_value(COVERAGE_PREFIX + field)
 
+    def sample(self, force: bool = False) -> None:
+        """Add ``[seconds, pages, items]`` to the ``newscrawl/timeline`` stat (what
+        ``newscrawl report`` plots), at most every ``interval`` seconds; past
+        ``TIMELINE_POINTS`` points every other one goes and the interval doubles."""
+        now = time.monotonic()
+        if now < self.next_sample and not force:
+            return
+        timeline = self.stats.get_value(TIMELINE_STAT) or []
+        timeline.append(
+            [
+                round(now - self.started, 1),
+                self.stats.get_value("response_received_count", 0),
+                self.stats.get_value("item_scraped_count", 0),
+            ]
+        )
+        if len(timeline) > TIMELINE_POINTS:
+            timeline = timeline[::2]
+            self.interval *= 2
+        self.stats.set_value(TIMELINE_STAT, timeline)
+        self.next_sample = now + self.interval
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.sample(force=True)
         stats = self.stats.get_stats()
         if self.crawler.settings.getbool("NEWSCRAWL_SUMMARY_LOG"):
             lines = summary_lines(stats, self.crawler.settings, spider.name)

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -142,3 +143,33 @@ def test_db_shell_opens_psql_on_the_embedded_database(demo: Demo) -> None:
     done = demo.newscrawl("db shell", "-c", "SELECT count(*) FROM articles", "--", "-At")
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().strip() == "14"
+
+
+def test_report_renders_its_charts_in_chromium(demo: Demo) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from newscrawl.report import CHARTS
+
+    run = summary(demo.first)["next"].split("--run ")[1].split()[0]
+    report = demo.workdir / "report.html"
+    done = demo.newscrawl("report", run, "-o", str(report))
+    assert done.returncode == 0, done.stderr
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            fetched: list[str] = []
+            page.on("request", lambda request: fetched.append(request.url))
+            page.goto(report.as_uri())
+            assert fetched == [report.as_uri()]  # self-contained: nothing else loaded
+            assert page.locator("h1").inner_text() == "Crawl report: daily8"
+            for name in CHARTS:
+                chart = page.locator(f"figure#{name} svg")
+                box = chart.bounding_box()
+                assert box and box["width"] > 300 and box["height"] > 100, name
+                assert chart.locator("path").count() > 5, name  # axes, ticks, bars, lines
+            errors = page.locator("figure#errors svg").inner_html()
+            assert "http_404" in errors
+        finally:
+            browser.close()
