@@ -124,7 +124,6 @@ def charts(row: dict[str, Any], articles: list[dict[str, Any]]) -> dict[str, str
         out["errors"] = _bars([k for k, _ in kinds], [n for _, n in kinds], "count")
     days = sorted(a["published"] for a in articles if a["published"] is not None)
     if days:
-
         from matplotlib.ticker import MaxNLocator
 
         def draw_published(axes: Any) -> None:

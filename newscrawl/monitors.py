@@ -1,0 +1,150 @@
+"""Spidermon monitors run when a crawl closes: did it find articles, stay healthy, fill
+the fields that matter and finish as it should?
+
+On for scheduled runs (scrapyd jobs, which carry ``_job``) by default;
+``NEWSCRAWL_MONITORS`` = ``"scheduled"`` | ``"always"`` | ``"never"``. Thresholds are
+settings (``NEWSCRAWL_MONITOR_*``). Each result is one log line (a failure at WARNING)
+and goes into the ``newscrawl/monitors`` stat, so ``crawl_runs`` (its ``monitors``
+and ``monitors_failed``
+columns, migration 0006) and ``newscrawl report`` show it.
+
+The monitors read the figures of :mod:`newscrawl.summary`, so a monitor, the crawl
+summary and the report never disagree on what "errors" or "coverage" means.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured, ScrapyDeprecationWarning
+from spidermon import Monitor, MonitorSuite, monitors
+from spidermon.contrib.scrapy.extensions import Spidermon
+from spidermon.core.actions import Action
+
+from newscrawl.summary import figures
+
+logger = logging.getLogger(__name__)
+
+# Spidermon 1.27 logs through Spider.log(), deprecated since Scrapy 2.13: one WARNING per run.
+warnings.filterwarnings(
+    "ignore", message=r"Spider\.log\(\) is deprecated", category=ScrapyDeprecationWarning
+)
+
+STATS_KEY = "newscrawl/monitors"
+MODES = ("scheduled", "always", "never")
+
+
+class _CrawlMonitor(Monitor):  # type: ignore[misc]
+    @property
+    def figures(self) -> dict[str, Any]:
+        return figures(self.data.stats)
+
+    def setting(self, name: str) -> Any:
+        return self.data.crawler.settings.get(name)
+
+
+@monitors.name("minimum items")
+class MinimumItems(_CrawlMonitor):
+    """Articles found (exported, or skipped as already stored) reach
+    ``NEWSCRAWL_MONITOR_MIN_ITEMS``."""
+
+    @monitors.name("minimum items")
+    def test_minimum_items(self) -> None:
+        found = self.figures["items"] + self.figures["skipped_stored"]
+        minimum = int(self.setting("NEWSCRAWL_MONITOR_MIN_ITEMS"))
+        self.assertGreaterEqual(found, minimum, f"{found} articles found, expected {minimum}+")
+
+
+@monitors.name("error rate")
+class ErrorRate(_CrawlMonitor):
+    """Errors (every kind, HTTP errors included) per page fetched stay at or below
+    ``NEWSCRAWL_MONITOR_MAX_ERROR_RATE``."""
+
+    @monitors.name("error rate")
+    def test_error_rate(self) -> None:
+        errors, pages = sum(self.figures["errors"].values()), self.figures["pages"]
+        rate = errors / pages if pages else float(errors > 0)
+        maximum = float(self.setting("NEWSCRAWL_MONITOR_MAX_ERROR_RATE"))
+        self.assertLessEqual(
+            rate, maximum, f"{errors} errors in {pages} pages ({rate:.0%}), at most {maximum:.0%}"
+        )
+
+
+@monitors.name("field coverage")
+class FieldCoverage(_CrawlMonitor):
+    """Each field of ``NEWSCRAWL_MONITOR_FIELD_COVERAGE`` is in at least its share of items."""
+
+    @monitors.name("field coverage")
+    def test_field_coverage(self) -> None:
+        coverage = self.figures["coverage"]
+        if not coverage:
+            return  # no item: nothing to measure (the minimum-items monitor speaks)
+        rules = self.data.crawler.settings.getdict("NEWSCRAWL_MONITOR_FIELD_COVERAGE")
+        short = [
+            f"{field} {coverage.get(field, 0):.0%} < {float(minimum):.0%}"
+            for field, minimum in rules.items()
+            if coverage.get(field, 0) < float(minimum)
+        ]
+        self.assertFalse(short, "; ".join(short))
+
+
+@monitors.name("finish reason")
+class FinishReason(_CrawlMonitor):
+    """The crawl ends for a reason in ``NEWSCRAWL_MONITOR_FINISH_REASONS``."""
+
+    @monitors.name("finish reason")
+    def test_finish_reason(self) -> None:
+        reason = self.data.stats.get("finish_reason")
+        expected = self.data.crawler.settings.getlist("NEWSCRAWL_MONITOR_FINISH_REASONS")
+        self.assertIn(reason, expected, f"finished with {reason!r}, expected {expected}")
+
+
+class RecordResults(Action):  # type: ignore[misc]
+    """One log line per monitor, and the results into the ``newscrawl/monitors`` stat."""
+
+    def run_action(self) -> None:
+        results: dict[str, dict[str, Any]] = {}
+        for outcome in self.result.monitor_results:
+            name = outcome.monitor.monitor_name
+            passed = outcome.status == "OK"
+            detail = "" if passed else _first_line(outcome.reason)
+            results[name] = {"passed": passed, "detail": detail}
+            if passed:
+                logger.info("Monitor %s: passed", name)
+            else:
+                logger.warning("Monitor %s: FAILED: %s", name, detail)
+        self.data.crawler.stats.set_value(STATS_KEY, results)
+
+
+def _first_line(reason: Any) -> str:
+    """unittest's failure text ends with the assertion message."""
+    lines = [line for line in str(reason).splitlines() if line.strip()]
+    return lines[-1].split(": ", 1)[-1] if lines else ""
+
+
+class CrawlMonitors(MonitorSuite):  # type: ignore[misc]
+    monitors = (MinimumItems, ErrorRate, FieldCoverage, FinishReason)
+    monitors_finished_actions = (RecordResults,)
+
+
+class Monitors(Spidermon):  # type: ignore[misc]
+    """Spidermon's extension, running the close monitors as ``NEWSCRAWL_MONITORS`` says."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Monitors:
+        mode = crawler.settings.get("NEWSCRAWL_MONITORS")
+        if mode not in MODES:
+            raise NotConfigured(f"NEWSCRAWL_MONITORS must be one of {', '.join(MODES)}")
+        if mode == "never":
+            raise NotConfigured("NEWSCRAWL_MONITORS is never")
+        extension: Monitors = super().from_crawler(crawler)
+        extension.mode = mode
+        return extension
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self.mode == "always" or getattr(spider, "_job", None):
+            super().spider_closed(spider)
