@@ -26,6 +26,7 @@ from spidermon.contrib.scrapy.extensions import Spidermon
 from spidermon.core.actions import Action
 
 from newscrawl.summary import figures
+from newscrawl.vocab import STATS
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ warnings.filterwarnings(
     "ignore", message=r"Spider\.log\(\) is deprecated", category=ScrapyDeprecationWarning
 )
 
-STATS_KEY = "newscrawl/monitors"
+STATS_KEY = f"{STATS}/monitors"
 MODES = ("scheduled", "always", "never")
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from newscrawl.monitors import STATS_KEY as MONITORS_STAT
 from newscrawl.results import ResultsError, add_database_arguments, connect
 from newscrawl.summary import TIMELINE_STAT, counted, figures
 
@@ -181,7 +182,7 @@ def render(row: dict[str, Any], articles: list[dict[str, Any]]) -> str:
         ("items dropped", counted(done["dropped"])),
         ("errors", counted(done["errors"])),
     ]
-    monitors = stats.get("newscrawl/monitors") or {}
+    monitors = stats.get(MONITORS_STAT) or {}
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',

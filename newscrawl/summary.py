@@ -22,14 +22,22 @@ from scrapy.settings import BaseSettings
 
 from newscrawl.db.connection import DATABASE_URL_ENV, DEFAULT_DATA_DIR, mask_dsn
 from newscrawl.items import Article
+from newscrawl.vocab import (
+    STATS,
+    STATS_DROPPED,
+    STATS_DUPLICATES,
+    STATS_ERRORS,
+    STATS_INCREMENTAL,
+    STATS_STORE,
+)
 
 logger = logging.getLogger(__name__)
 
-COVERAGE_PREFIX = "newscrawl/coverage/"
-DROPPED_PREFIX = "newscrawl/dropped/"
-ERRORS_PREFIX = "newscrawl/errors/"
-RUN_STAT = "newscrawl/run"
-TIMELINE_STAT = "newscrawl/timeline"
+COVERAGE_PREFIX = f"{STATS}/coverage/"
+DROPPED_PREFIX = f"{STATS_DROPPED}/"
+ERRORS_PREFIX = f"{STATS_ERRORS}/"
+RUN_STAT = f"{STATS}/run"
+TIMELINE_STAT = f"{STATS}/timeline"
 TIMELINE_POINTS = 100
 FIELDS = tuple(Article.fields)
 
@@ -62,15 +70,15 @@ def coverage(stats: dict[str, Any]) -> dict[str, float]:
 
 def figures(stats: dict[str, Any]) -> dict[str, Any]:
     """The summary's figures, from a crawl's stats (also what ``newscrawl report`` shows)."""
-    store = {kind: int(stats.get(f"newscrawl/store/{kind}", 0)) for kind in _STORE_KINDS}
+    store = {kind: int(stats.get(f"{STATS_STORE}/{kind}", 0)) for kind in _STORE_KINDS}
     return {
         "pages": int(stats.get("response_received_count", 0)),
         "items": int(stats.get("item_scraped_count", 0)),
         "stored": store["inserted"] + store["updated"],
         **store,
-        "skipped_stored": int(stats.get("newscrawl/incremental/skipped", 0)),
+        "skipped_stored": int(stats.get(f"{STATS_INCREMENTAL}/skipped", 0)),
         "duplicates": int(
-            stats.get("newscrawl/duplicates/url", 0) + stats.get("newscrawl/duplicates/content", 0)
+            stats.get(f"{STATS_DUPLICATES}/url", 0) + stats.get(f"{STATS_DUPLICATES}/content", 0)
         ),
         "dropped": _with_prefix(stats, DROPPED_PREFIX),
         "errors": errors_by_kind(stats),
@@ -223,7 +231,7 @@ class CrawlSummary:
         if self.crawler.settings.getbool("NEWSCRAWL_SUMMARY_LOG"):
             lines = summary_lines(stats, self.crawler.settings, spider.name)
             logger.info("Crawl summary (%s):\n  %s", reason, "\n  ".join(lines))
-        skipped = stats.get("newscrawl/incremental/skipped", 0)
+        skipped = stats.get(f"{STATS_INCREMENTAL}/skipped", 0)
         if skipped and not stats.get("item_scraped_count"):
             logger.warning(
                 "No items exported: all %d articles found were already stored and skipped "

@@ -6,10 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crawl_helpers import query, run_crawl
-
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
+from tests.support.crawl import query, run_crawl
 
 
 def test_a_scheduled_run_is_monitored_and_an_adhoc_one_is_not(

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from crawl_helpers import ROOT
+
+from tests.support.crawl import ROOT
 
 QUIET = ["-s", "NEWSCRAWL_STORE_ENABLED=False", "-s", "TELNETCONSOLE_ENABLED=False"]
 

@@ -17,9 +17,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
 
+from newscrawl.vocab import STATS_ERRORS
+
 logger = logging.getLogger(__name__)
 
-STATS_KEY = "newscrawl/errors/start"
+STATS_KEY = f"{STATS_ERRORS}/start"
 
 
 class StartGuard:
