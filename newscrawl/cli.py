@@ -65,26 +65,106 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def extract(args: argparse.Namespace) -> int:
-    """Print the article record of a saved page, a URL, or a JSON-lines stream of pages."""
-    from newscrawl.extract import extract_record, fetch, run_jsonl
+    """Print the article record of saved pages or URLs, or of a JSON-lines stream of pages.
+
+    Exit codes: 0 every page gave a record, 1 some did not (each is one error line, or
+    an ``{"url", "error"}`` record in JSON formats), 2 a usage mistake.
+    """
+    from newscrawl.extract import run_jsonl
 
     if args.jsonl:
         run_jsonl(sys.stdin, sys.stdout)
         return 0
-    if not args.source:
-        print("newscrawl extract: give a file or URL, or --jsonl", file=sys.stderr)
+    if args.source and not args.source.startswith(("http://", "https://")) and not args.url:
+        print("newscrawl extract: error: a saved page needs --url (its address)", file=sys.stderr)
         return 2
-    if args.source.startswith(("http://", "https://")):
-        body, headers = fetch(args.source)
-        record = extract_record(body, args.url or args.source, headers)
-    elif args.url:
-        with open(args.source, "rb") as page:
-            record = extract_record(page.read(), args.url)
+    sources = [args.source] if args.source else []
+    if args.input_file:
+        try:
+            with open(args.input_file, encoding="utf-8") as listing:
+                sources += [line.strip() for line in listing if line.strip()]
+        except OSError as exc:
+            print(f"newscrawl extract: error: {args.input_file}: {exc.strerror}", file=sys.stderr)
+            return 2
+    if not sources:
+        print(
+            "newscrawl extract: error: give a file or URL, --input-file or --jsonl", file=sys.stderr
+        )
+        return 2
+    pages = extract_pages()
+    if args.page and args.page not in pages:
+        known = ", ".join(sorted(pages))
+        print(f"newscrawl extract: error: --page: expected one of {known}", file=sys.stderr)
+        return 2
+    page_class = pages[args.page] if args.page else None
+    records = [_extract_one(source, args.url, page_class) for source in sources]
+    good = [record for record in records if "error" not in record]
+    for record in records:  # JSON lines carry errors in the stream, with their url
+        if "error" in record and args.format != "jsonl":
+            print(f"newscrawl extract: error: {record['url']}: {record['error']}", file=sys.stderr)
+        elif args.format == "jsonl":
+            print(json.dumps(record, ensure_ascii=False))
+        elif args.format != "json":
+            print(as_text(record, markdown=args.format == "markdown"), end="\n\n")
+    if args.format == "json" and (good or args.input_file):
+        shown: Any = good[0] if len(sources) == 1 and not args.input_file else good
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    return 1 if len(good) < len(records) else 0
+
+
+def extract_pages() -> dict[str, Any]:
+    """``--page`` names: ``generic``, or a site (domain) with a page object of its own."""
+    from newscrawl.pages.generic import GenericArticlePage
+    from newscrawl.pages.registry import SITE_PAGES
+
+    return {"generic": GenericArticlePage, **SITE_PAGES}
+
+
+def _extract_one(source: str, url: str | None, page_class: Any) -> dict[str, Any]:
+    """The record of one URL or saved page; ``{"url", "error"}`` with a one-line reason."""
+    import urllib.error
+
+    from newscrawl.extract import extract_record, fetch
+
+    if source.startswith(("http://", "https://")):
+        try:
+            body, headers = fetch(source)
+        except urllib.error.HTTPError as exc:
+            return {"url": source, "error": f"HTTP {exc.code} {exc.reason}"}
+        except urllib.error.URLError as exc:
+            reason = getattr(exc.reason, "strerror", None) or exc.reason
+            return {"url": source, "error": f"cannot fetch: {reason}"}
+        except (OSError, ValueError) as exc:
+            return {"url": source, "error": f"cannot fetch: {exc}"}
+        return extract_record(body, url or source, headers, page_class)
+    if not url:
+        return {"url": source, "error": "a saved page needs --url (its address)"}
+    try:
+        with open(source, "rb") as page:
+            body = page.read()
+    except OSError as exc:
+        return {"url": url, "error": f"cannot read {source}: {exc.strerror}"}
+    return extract_record(body, url, page_class=page_class)
+
+
+def as_text(record: dict[str, Any], markdown: bool = False) -> str:
+    """A record as plain text (headline, then body) or Markdown (with a byline)."""
+    byline = " · ".join(
+        part
+        for part in (
+            ", ".join(author.get("name", "") for author in record.get("authors") or []),
+            (record.get("datePublished") or "")[:10],
+            (record.get("source") or {}).get("name", ""),
+        )
+        if part
+    )
+    body = (record.get("articleBody") or "").replace("\n", "\n\n")
+    if markdown:
+        parts = [f"# {record.get('headline', '')}", f"*{byline}*" if byline else "", body]
+        parts.append(f"<{record.get('canonicalUrl') or record.get('url')}>")
     else:
-        print("newscrawl extract: a saved page needs --url (its address)", file=sys.stderr)
-        return 2
-    print(json.dumps(record, ensure_ascii=False, indent=2))
-    return 1 if "error" in record else 0
+        parts = [record.get("headline", ""), byline, body]
+    return "\n\n".join(part for part in parts if part)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     run_extract = commands.add_parser("extract", help="print the article record of a page")
     run_extract.add_argument("source", nargs="?", help="a saved HTML file or an http(s) URL")
     run_extract.add_argument("--url", help="the page's address (required for a saved file)")
+    run_extract.add_argument(
+        "--input-file", help="a file of URLs or saved pages (with --url), one per line"
+    )
+    run_extract.add_argument(
+        "--format", choices=("json", "jsonl", "txt", "markdown"), default="json"
+    )
+    run_extract.add_argument(
+        "--page",
+        help="page object: generic, or a site's (daily8.com); default: the one registered "
+        "for the URL's site, as the news spider picks (the daily8 spider: daily8.com's)",
+    )
     run_extract.add_argument(
         "--jsonl",
         action="store_true",

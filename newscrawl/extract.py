@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import types
 import urllib.request
 from collections.abc import Iterable
 from typing import IO, Any
@@ -21,6 +23,7 @@ from scrapy.http import HtmlResponse
 
 from newscrawl import settings
 from newscrawl.loaders import ArticleLoader
+from newscrawl.pages.base import ArticlePage
 from newscrawl.pages.registry import page_for
 
 logger = logging.getLogger(__name__)
@@ -30,13 +33,18 @@ BLANK = "about:blank"  # the address of a page that came without one
 
 
 def extract_record(
-    html: str | bytes, url: str | None, headers: dict[str, str] | None = None
+    html: str | bytes,
+    url: str | None,
+    headers: dict[str, str] | None = None,
+    page_class: type[ArticlePage] | None = None,
 ) -> dict[str, Any]:
     """The record of one page, whatever it is: ``pageType`` and ``probability`` say how
     likely it is one story. ``{"url", "error"}`` only when extraction itself fails.
 
     A page without a known address (``url`` None) is read as if it had none: no
-    URL-based signals, and no ``url`` in the record.
+    URL-based signals, and no ``url`` in the record. ``page_class``: the page object
+    to read it with (default: the one registered for ``url``'s site, as the ``news``
+    spider chooses).
     """
     try:
         address = url or BLANK
@@ -44,7 +52,7 @@ def extract_record(
             response = HtmlResponse(address, body=html, encoding="utf-8", headers=headers)
         else:
             response = HtmlResponse(address, body=html, headers=headers)
-        page = page_for(response)
+        page = page_class(response) if page_class else page_for(response)
         extraction = page.extract()
         if extraction.page_type is None:
             kind = page.page_class
@@ -94,6 +102,7 @@ def run_jsonl(lines: Iterable[str], out: IO[str]) -> int:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        page = None
         try:
             page = json.loads(line)
             url, html = page["url"], page["html"]
@@ -101,9 +110,23 @@ def run_jsonl(lines: Iterable[str], out: IO[str]) -> int:
                 raise TypeError("url must be a string or null, html a string")
         except (ValueError, KeyError, TypeError) as exc:
             record: dict[str, Any] = {"line": number, "error": f"bad input line: {exc}"}
+            if isinstance(page, dict) and isinstance(page.get("url"), str):
+                record = {"url": page["url"], **record}
         else:
             record = extract_record(html, url)
         failures += "error" in record
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         out.flush()
     return failures
+
+
+class _CallableModule(types.ModuleType):
+    """``newscrawl.extract(html, url=...)``: the Python API's name is also this module's."""
+
+    def __call__(self, html: str | bytes, url: str, **kwargs: Any) -> dict[str, Any]:
+        from newscrawl.api import extract
+
+        return extract(html, url, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

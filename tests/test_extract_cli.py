@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
@@ -84,3 +87,77 @@ def test_jsonl_stream_answers_line_by_line_and_survives_broken_input() -> None:
     # A page without an address: read all the same, and no URL made up for it.
     assert records[5]["url"] is None and "canonicalUrl" not in records[5]
     assert records[5]["headline"] == records[0]["headline"]
+
+
+def test_each_failure_is_one_line_naming_the_page(tmp_path: Path) -> None:
+    with SiteServer(SampleSite()) as server:
+        with socket.socket() as closed:  # a port nothing listens on
+            closed.bind(("127.0.0.1", 0))
+            refused = f"http://127.0.0.1:{closed.getsockname()[1]}/story"
+        cases = {
+            f"{server.url}/en/article/missing": "HTTP 404 Not Found",
+            refused: "cannot fetch: Connection refused",
+        }
+        for url, reason in cases.items():
+            done = run(url)
+            assert (done.returncode, done.stdout) == (1, "")
+            assert done.stderr == f"newscrawl extract: error: {url}: {reason}\n"
+        listing = tmp_path / "pages.txt"
+        listing.write_text(f"{server.url}/en/article/missing\n{refused}\n")
+        done = run("--input-file", str(listing), "--format", "jsonl")
+    assert done.returncode == 1
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [
+        {"url": url, "error": reason} for url, reason in cases.items()
+    ]
+    done = run(str(tmp_path / "gone.html"), "--url", "https://example.com/a")
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"newscrawl extract: error: https://example.com/a: cannot read {tmp_path / 'gone.html'}:"
+        " No such file or directory\n"
+    )
+    assert run("--page", "nope", "x").returncode == 2
+
+
+def test_jsonl_errors_carry_the_url() -> None:
+    done = subprocess.run(
+        [*COMMAND, "--jsonl"],
+        input='{"url": "https://example.com/a"}\n',
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    record = json.loads(done.stdout)
+    assert record["url"] == "https://example.com/a" and "html" in record["error"]
+
+
+def test_extract_gives_the_crawls_record_for_every_sample_page(tmp_path: Path) -> None:
+    """The Python API's crawl (a real ``scrapy crawl``), then ``newscrawl extract`` and
+    ``newscrawl.extract`` on the same pages: the same records."""
+    import newscrawl
+
+    site = SampleSite(24)
+    with SiteServer(site) as server:
+        crawled = {r["url"]: r for r in newscrawl.crawl(f"{server.url}/en", spider="daily8")}
+        assert len(crawled) >= 20
+        listing = tmp_path / "urls.txt"
+        listing.write_text("\n".join(crawled))
+        done = run("--input-file", str(listing), "--page", "daily8.com", "--format", "jsonl")
+        assert done.returncode == 0, done.stderr
+        url = next(iter(crawled))
+        with urllib.request.urlopen(url) as response:
+            from_api = newscrawl.extract(response.read(), url=url, page="daily8.com")
+        markdown = run("--input-file", str(listing), "--page", "daily8.com", "--format", "markdown")
+    extracted = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [record["url"] for record in extracted] == list(crawled)
+    for record in [*extracted, from_api]:
+        expected = crawled[record["url"]]
+        assert comparable(record) == comparable(expected), record["url"]
+    assert markdown.stdout.count("\n# ") + markdown.stdout.startswith("# ") == len(crawled)
+
+
+def comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without what differs by run: download time, the spider's name, and dates
+    of related cards given as "an hour ago" (resolved against the download time)."""
+    provenance = {k: v for k, v in record["provenance"].items() if k != "spider"}
+    related = [{**card, "datePublished": None} for card in record.get("relatedArticles", [])]
+    return {**record, "dateDownloaded": None, "provenance": provenance, "relatedArticles": related}
