@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Protocol
 
+from newscrawl.demo import feeds
 from newscrawl.demo.site import DEFAULT_HOST, Resource, SampleSite, not_found
 
 
@@ -100,7 +101,11 @@ class SiteServer:
                 if server.delay:
                     time.sleep(server.delay)
                 host = self.headers.get("Host") or server.url.removeprefix("http://")
-                resource = server.site.render(self.path, host) or not_found()
+                resource = (
+                    feeds.render(server.site, self.path, host)
+                    or server.site.render(self.path, host)
+                    or not_found()
+                )
                 self.send_response_only(resource.status)
                 for name, value in resource.headers.items():
                     self.send_header(name, value)
