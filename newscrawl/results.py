@@ -21,7 +21,10 @@ from typing import Any
 
 import psycopg
 
-from newscrawl.db.connection import DATABASE_URL_ENV, Database
+from newscrawl.db.connection import Database
+from newscrawl.db.errors import classify, describe, hint
+
+DATABASE_URL_ENV = "NEWSCRAWL_DATABASE_URL"
 
 
 class ResultsError(RuntimeError):
@@ -44,7 +47,7 @@ def database(url: str | None, data_dir: str | None) -> Iterator[Database]:
     try:
         resolved = asyncio.run(Database.resolve(url, data_dir))
     except Exception as exc:
-        raise ResultsError(f"cannot open the database: {' '.join(str(exc).split())}") from None
+        raise ResultsError(f"cannot open the database: {describe(exc, url)}") from None
     try:
         yield resolved
     finally:
@@ -58,7 +61,8 @@ def connect(args: argparse.Namespace) -> Iterator[tuple[psycopg.Connection[Any],
         try:
             conn = psycopg.connect(db.dsn, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise ResultsError(f"cannot reach {db.label}: {' '.join(str(exc).split())}") from None
+            fix = f"; {hint(exc)}" if classify(exc) == "config" else ""
+            raise ResultsError(f"cannot use {db.label}: {describe(exc, db.dsn)}{fix}") from None
         with conn:
             yield conn, db.label
 

@@ -20,8 +20,9 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
-from newscrawl.db.connection import DATABASE_URL_ENV, DEFAULT_DATA_DIR, mask_dsn
+from newscrawl.db.connection import DEFAULT_DATA_DIR
 from newscrawl.items import Article
+from newscrawl.redact import redact
 from newscrawl.vocab import (
     STATS,
     STATS_DROPPED,
@@ -148,7 +149,7 @@ def summary_lines(stats: dict[str, Any], settings: BaseSettings, spider: str) ->
 def database_label(settings: BaseSettings) -> str:
     url = settings.get("NEWSCRAWL_DATABASE_URL")
     if url:
-        return f"database {mask_dsn(url)}"
+        return f"database {redact(url, url)}"
     return f"embedded database in {settings.get('NEWSCRAWL_DATA_DIR') or DEFAULT_DATA_DIR}"
 
 
@@ -157,9 +158,9 @@ def database_options(settings: BaseSettings) -> list[str]:
     a configured URL is named by its environment variable)."""
     url = settings.get("NEWSCRAWL_DATABASE_URL")
     if url:
-        if os.environ.get(DATABASE_URL_ENV) == url:
+        if os.environ.get("NEWSCRAWL_DATABASE_URL") == url:
             return []
-        return ["--database-url", mask_dsn(url)]
+        return ["--database-url", redact(url, url)]
     data_dir = settings.get("NEWSCRAWL_DATA_DIR") or DEFAULT_DATA_DIR
     return [] if data_dir == DEFAULT_DATA_DIR else ["--data-dir", data_dir]
 
