@@ -23,7 +23,7 @@ from psycopg import sql
 
 from newscrawl.exporters import CsvItemExporter, flat_value
 from newscrawl.items import Article
-from newscrawl.results import ResultsError, add_database_arguments, connect
+from newscrawl.results import RUN_ARTICLES, ResultsError, add_database_arguments, connect
 
 FORMATS = ("jsonl", "csv", "parquet")
 
@@ -43,10 +43,8 @@ def article_query(args: argparse.Namespace) -> tuple[sql.Composed, list[Any]]:
         params.append(args.spider)
     if args.run:
         where.append(
-            sql.SQL(
-                "EXISTS (SELECT 1 FROM crawl_runs r WHERE r.id = %s AND a.spider = r.spider"
-                " AND a.last_seen >= r.started_at"
-                " AND a.last_seen <= coalesce(r.finished_at, now()))"
+            sql.SQL("EXISTS (SELECT 1 FROM crawl_runs r WHERE r.id = %s AND {})").format(
+                sql.SQL(RUN_ARTICLES)
             )
         )
         params.append(args.run)

@@ -25,7 +25,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from newscrawl.monitors import STATS_KEY as MONITORS_STAT
-from newscrawl.results import ResultsError, add_database_arguments, connect
+from newscrawl.results import RUN_ARTICLES, ResultsError, add_database_arguments, connect
 from newscrawl.summary import TIMELINE_STAT, counted, figures
 
 CHARTS = ("timeline", "sources", "coverage", "errors", "published")
@@ -36,11 +36,10 @@ FROM crawl_runs WHERE (%(run)s::uuid IS NULL OR id = %(run)s::uuid)
 ORDER BY started_at DESC LIMIT 1
 """
 # The run's articles: its spider's, last seen while it ran (as ``newscrawl export --run``).
-_ARTICLES = """
+_ARTICLES = f"""
 SELECT coalesce(a.source_name, '(none)') AS source, a.date_published::date AS published
 FROM articles a JOIN crawl_runs r ON r.id = %(run)s
-WHERE a.spider = r.spider AND a.last_seen >= r.started_at
-  AND a.last_seen <= coalesce(r.finished_at, now())
+WHERE {RUN_ARTICLES}
 """
 
 

@@ -27,6 +27,14 @@ from newscrawl.db.errors import classify, describe, hint
 DATABASE_URL_ENV = "NEWSCRAWL_DATABASE_URL"
 
 
+# The articles a crawl_runs row ``r`` stored or saw: its spider's, last seen while it ran.
+# last_seen is the download time, which records keep to the second.
+RUN_ARTICLES = (
+    "a.spider = r.spider AND a.last_seen >= date_trunc('second', r.started_at)"
+    " AND a.last_seen <= coalesce(r.finished_at, now())"
+)
+
+
 class ResultsError(RuntimeError):
     """A one-line reason a command could not read the database."""
 
