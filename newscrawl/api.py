@@ -65,8 +65,8 @@ def crawl(
 ) -> Iterator[dict[str, Any]]:
     """Crawl from ``start_urls`` with ``spider`` and yield each article record as it comes.
 
-    ``store``: also write to the database (``NEWSCRAWL_DATABASE_URL`` or the embedded
-    one); off by default, and then every article is fetched (nothing to compare with).
+    ``store``: also write to the database (the configured or the embedded one); off
+    by default, and then every article is fetched (nothing to compare with).
     ``arguments``: more spider arguments (``feeds=``, ``since=``...); ``settings``:
     Scrapy settings (``{"DEPTH_LIMIT": 2}``). A bad argument raises :class:`CrawlError`
     before anything is fetched. Stopping the iteration early stops the crawl.

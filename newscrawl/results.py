@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
@@ -20,12 +19,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+from scrapy.settings import Settings
 
 from newscrawl.db.connection import Database
 from newscrawl.db.errors import classify, describe, hint
-
-DATABASE_URL_ENV = "NEWSCRAWL_DATABASE_URL"
-
 
 # The articles a crawl_runs row ``r`` stored or saw: its spider's, last seen while it ran.
 # last_seen is the download time, which records keep to the second.
@@ -42,7 +39,7 @@ class ResultsError(RuntimeError):
 def add_database_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url",
-        help=f"PostgreSQL DSN (default: ${DATABASE_URL_ENV}; unset: the embedded server)",
+        help="PostgreSQL DSN (default: $NEWSCRAWL_DATABASE_URL; unset: the embedded server)",
     )
     parser.add_argument("--data-dir", help="embedded database base directory (default .newscrawl)")
 
@@ -50,8 +47,10 @@ def add_database_arguments(parser: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def database(url: str | None, data_dir: str | None) -> Iterator[Database]:
     """The resolved database, the embedded server held while the block runs."""
-    url = url or os.environ.get(DATABASE_URL_ENV) or None
-    data_dir = data_dir or os.environ.get("NEWSCRAWL_DATA_DIR") or None
+    settings = Settings()
+    settings.setmodule("newscrawl.settings", priority="project")  # where variables are read
+    url = url or settings.get("NEWSCRAWL_DATABASE_URL") or None
+    data_dir = data_dir or settings.get("NEWSCRAWL_DATA_DIR") or None
     try:
         resolved = asyncio.run(Database.resolve(url, data_dir))
     except Exception as exc:

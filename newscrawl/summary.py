@@ -11,7 +11,6 @@ of exported items that have each field (counted as items are scraped, into
 from __future__ import annotations
 
 import logging
-import os
 import shlex
 import time
 from typing import Any
@@ -154,13 +153,11 @@ def database_label(settings: BaseSettings) -> str:
 
 
 def database_options(settings: BaseSettings) -> list[str]:
-    """``newscrawl`` command options that reach the crawl's database (no password:
-    a configured URL is named by its environment variable)."""
-    url = settings.get("NEWSCRAWL_DATABASE_URL")
-    if url:
-        if os.environ.get("NEWSCRAWL_DATABASE_URL") == url:
-            return []
-        return ["--database-url", redact(url, url)]
+    """``newscrawl`` command options that reach the crawl's database. A configured URL
+    is not repeated (it holds a password): the commands read ``NEWSCRAWL_DATABASE_URL``
+    as the crawl did."""
+    if settings.get("NEWSCRAWL_DATABASE_URL"):
+        return []
     data_dir = settings.get("NEWSCRAWL_DATA_DIR") or DEFAULT_DATA_DIR
     return [] if data_dir == DEFAULT_DATA_DIR else ["--data-dir", data_dir]
 
