@@ -21,7 +21,7 @@ import orjson
 
 
 class ExtractionError(ValueError):
-    """The page gave no article record (not an article, or unreadable)."""
+    """The page could not be read."""
 
 
 class CrawlError(RuntimeError):
@@ -38,8 +38,9 @@ def extract(
     """The article record of one page, as a crawl would store it.
 
     ``page``: ``"generic"`` or a site with a page object of its own (``"daily8.com"``);
-    default: the one registered for ``url``'s site. Raises :class:`ExtractionError`
-    when the page is not an article or cannot be read.
+    default: the one registered for ``url``'s site. Every page gives a record:
+    ``pageType`` and ``probability`` say how likely it is one story. Raises
+    :class:`ExtractionError` when the page cannot be read.
     """
     from newscrawl.extract import extract_record
     from newscrawl.pages.generic import GenericArticlePage
