@@ -160,4 +160,7 @@ def comparable(record: dict[str, Any]) -> dict[str, Any]:
     of related cards given as "an hour ago" (resolved against the download time)."""
     provenance = {k: v for k, v in record["provenance"].items() if k != "spider"}
     related = [{**card, "datePublished": None} for card in record.get("relatedArticles", [])]
-    return {**record, "dateDownloaded": None, "provenance": provenance, "relatedArticles": related}
+    # extract classifies every page (pageType, probability); the daily8 spider's records
+    # do not carry the classification (only article pages become items there).
+    rest = {k: v for k, v in record.items() if k not in ("pageType", "probability")}
+    return {**rest, "dateDownloaded": None, "provenance": provenance, "relatedArticles": related}
