@@ -43,10 +43,11 @@ def extract(
     :class:`ExtractionError` when the page cannot be read.
     """
     from newscrawl.extract import extract_record
+    from newscrawl.pages.base import ArticlePage
     from newscrawl.pages.generic import GenericArticlePage
     from newscrawl.pages.registry import SITE_PAGES
 
-    pages = {"generic": GenericArticlePage, **SITE_PAGES}
+    pages: dict[str, type[ArticlePage]] = {"generic": GenericArticlePage, **SITE_PAGES}
     if page is not None and page not in pages:
         raise ValueError(f"page must be one of {', '.join(sorted(pages))}, not {page!r}")
     record = extract_record(html, url, headers, pages[page] if page else None)

@@ -48,7 +48,7 @@ def article_query(args: argparse.Namespace) -> tuple[sql.Composed, list[Any]]:
             )
         )
         params.append(args.run)
-    query = sql.SQL("SELECT a.record FROM articles a")
+    query = sql.Composed([sql.SQL("SELECT a.record FROM articles a")])
     if where:
         query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)
     return query + sql.SQL(" ORDER BY a.first_seen, a.id"), params

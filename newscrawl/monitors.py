@@ -21,7 +21,7 @@ from typing import Any
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured, ScrapyDeprecationWarning
-from spidermon import Monitor, MonitorSuite, monitors
+from spidermon import Monitor, MonitorSuite
 from spidermon.contrib.scrapy.extensions import Spidermon
 from spidermon.core.actions import Action
 
@@ -40,6 +40,9 @@ MODES = ("scheduled", "always", "never")
 
 
 class _CrawlMonitor(Monitor):  # type: ignore[misc]
+    label = ""
+    """The name results and logs use."""
+
     @property
     def figures(self) -> dict[str, Any]:
         return figures(self.data.stats)
@@ -48,24 +51,24 @@ class _CrawlMonitor(Monitor):  # type: ignore[misc]
         return self.data.crawler.settings.get(name)
 
 
-@monitors.name("minimum items")
 class MinimumItems(_CrawlMonitor):
     """Articles found (exported, or skipped as already stored) reach
     ``NEWSCRAWL_MONITOR_MIN_ITEMS``."""
 
-    @monitors.name("minimum items")
+    label = "minimum items"
+
     def test_minimum_items(self) -> None:
         found = self.figures["items"] + self.figures["skipped_stored"]
         minimum = int(self.setting("NEWSCRAWL_MONITOR_MIN_ITEMS"))
         self.assertGreaterEqual(found, minimum, f"{found} articles found, expected {minimum}+")
 
 
-@monitors.name("error rate")
 class ErrorRate(_CrawlMonitor):
     """Errors (every kind, HTTP errors included) per page fetched stay at or below
     ``NEWSCRAWL_MONITOR_MAX_ERROR_RATE``."""
 
-    @monitors.name("error rate")
+    label = "error rate"
+
     def test_error_rate(self) -> None:
         errors, pages = sum(self.figures["errors"].values()), self.figures["pages"]
         rate = errors / pages if pages else float(errors > 0)
@@ -75,11 +78,11 @@ class ErrorRate(_CrawlMonitor):
         )
 
 
-@monitors.name("field coverage")
 class FieldCoverage(_CrawlMonitor):
     """Each field of ``NEWSCRAWL_MONITOR_FIELD_COVERAGE`` is in at least its share of items."""
 
-    @monitors.name("field coverage")
+    label = "field coverage"
+
     def test_field_coverage(self) -> None:
         coverage = self.figures["coverage"]
         if not coverage:
@@ -93,11 +96,11 @@ class FieldCoverage(_CrawlMonitor):
         self.assertFalse(short, "; ".join(short))
 
 
-@monitors.name("finish reason")
 class FinishReason(_CrawlMonitor):
     """The crawl ends for a reason in ``NEWSCRAWL_MONITOR_FINISH_REASONS``."""
 
-    @monitors.name("finish reason")
+    label = "finish reason"
+
     def test_finish_reason(self) -> None:
         reason = self.data.stats.get("finish_reason")
         expected = self.data.crawler.settings.getlist("NEWSCRAWL_MONITOR_FINISH_REASONS")
@@ -110,7 +113,7 @@ class RecordResults(Action):  # type: ignore[misc]
     def run_action(self) -> None:
         results: dict[str, dict[str, Any]] = {}
         for outcome in self.result.monitor_results:
-            name = outcome.monitor.monitor_name
+            name = outcome.monitor.label
             passed = outcome.status == "OK"
             detail = "" if passed else _first_line(outcome.reason)
             results[name] = {"passed": passed, "detail": detail}

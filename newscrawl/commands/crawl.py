@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.crawler import Crawler
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from newscrawl.middlewares.start import STATS_KEY as START_ERRORS_STAT
@@ -50,7 +51,7 @@ class Command(ScrapyCrawl):
         running = self.crawler_process.crawl(crawler, **opts.spargs)
         if isinstance(running, asyncio.Task):  # AsyncCrawlerProcess
             running.add_done_callback(self._argument_error_of_task)
-        else:
+        elif isinstance(running, Deferred):
             running.addErrback(self._argument_error_of_deferred)
         self.crawler_process.start()
         if self.exitcode:
@@ -67,7 +68,7 @@ class Command(ScrapyCrawl):
             self._usage_error(str(error))
 
     def _argument_error_of_deferred(self, failure: Failure) -> Failure | None:
-        if not failure.check(ArgumentError):
+        if not isinstance(failure.value, ArgumentError):
             return failure
         self._usage_error(str(failure.value))
         return None
