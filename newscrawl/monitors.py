@@ -1,12 +1,11 @@
 """Spidermon monitors run when a crawl closes: did it find articles, stay healthy, fill
 the fields that matter and finish as it should?
 
-On for scheduled runs (scrapyd jobs, which carry ``_job``) by default;
-``NEWSCRAWL_MONITORS`` = ``"scheduled"`` | ``"always"`` | ``"never"``. Thresholds are
-settings (``NEWSCRAWL_MONITOR_*``). Each result is one log line (a failure at WARNING)
-and goes into the ``newscrawl/monitors`` stat, so ``crawl_runs`` (its ``monitors``
-and ``monitors_failed``
-columns, migration 0006) and ``newscrawl report`` show it.
+Run by :class:`newscrawl.monitoring.Monitors` (for scheduled runs by default);
+thresholds are settings (``NEWSCRAWL_MONITOR_*``). Each result is one log line (a
+failure at WARNING) and goes into the ``newscrawl/monitors`` stat, so ``crawl_runs``
+(its ``monitors`` and ``monitors_failed`` columns, migration 0006) and ``newscrawl
+report`` show it.
 
 The monitors read the figures of :mod:`newscrawl.summary`, so a monitor, the crawl
 summary and the report never disagree on what "errors" or "coverage" means.
@@ -18,11 +17,8 @@ import logging
 import warnings
 from typing import Any
 
-from scrapy import Spider
-from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured, ScrapyDeprecationWarning
+from scrapy.exceptions import ScrapyDeprecationWarning
 from spidermon import Monitor, MonitorSuite
-from spidermon.contrib.scrapy.extensions import Spidermon
 from spidermon.core.actions import Action
 
 from newscrawl.summary import figures
@@ -36,7 +32,6 @@ warnings.filterwarnings(
 )
 
 STATS_KEY = f"{STATS}/monitors"
-MODES = ("scheduled", "always", "never")
 
 
 class _CrawlMonitor(Monitor):  # type: ignore[misc]
@@ -133,22 +128,3 @@ def _first_line(reason: Any) -> str:
 class CrawlMonitors(MonitorSuite):  # type: ignore[misc]
     monitors = (MinimumItems, ErrorRate, FieldCoverage, FinishReason)
     monitors_finished_actions = (RecordResults,)
-
-
-class Monitors(Spidermon):  # type: ignore[misc]
-    """Spidermon's extension, running the close monitors as ``NEWSCRAWL_MONITORS`` says."""
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Monitors:
-        mode = crawler.settings.get("NEWSCRAWL_MONITORS")
-        if mode not in MODES:
-            raise NotConfigured(f"NEWSCRAWL_MONITORS must be one of {', '.join(MODES)}")
-        if mode == "never":
-            raise NotConfigured("NEWSCRAWL_MONITORS is never")
-        extension: Monitors = super().from_crawler(crawler)
-        extension.mode = mode
-        return extension
-
-    def spider_closed(self, spider: Spider) -> None:
-        if self.mode == "always" or getattr(spider, "_job", None):
-            super().spider_closed(spider)

@@ -67,8 +67,8 @@ EXTENSIONS = {
     "newscrawl.summary.CrawlSummary": 505,
     # One crawl_runs row per run, whenever the store is on.
     "newscrawl.runs.RunRecorder": 510,
-    # Spidermon close monitors (newscrawl.monitors); before the run record, which keeps them.
-    "newscrawl.monitors.Monitors": 502,
+    # Spidermon close monitors (newscrawl.monitoring); before the run record, which keeps them.
+    "newscrawl.monitoring.Monitors": 502,
 }
 # Monitors: "scheduled" (scrapyd jobs), "always" or "never"; their thresholds.
 NEWSCRAWL_MONITORS = "scheduled"
@@ -76,8 +76,6 @@ NEWSCRAWL_MONITOR_MIN_ITEMS = 1  # articles found: exported or skipped as alread
 NEWSCRAWL_MONITOR_MAX_ERROR_RATE = 0.1  # errors (HTTP errors included) per page fetched
 NEWSCRAWL_MONITOR_FIELD_COVERAGE = {"headline": 1.0, "articleBody": 1.0, "datePublished": 0.8}
 NEWSCRAWL_MONITOR_FINISH_REASONS = ["finished"]
-SPIDERMON_ENABLED = True
-SPIDERMON_SPIDER_CLOSE_MONITORS = ["newscrawl.monitors.CrawlMonitors"]
 # Write the final stats as JSON here (unset: don't).
 NEWSCRAWL_STATS_FILE = None
 # Log the crawl summary (pages, stored, dropped, errors, field coverage) at close.
