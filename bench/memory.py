@@ -1,6 +1,6 @@
 """Memory: the crawl's RSS after 10,000 and after 100,000 pages of one long crawl.
 
-    python -m bench.memory [--pages 100000] [--first 10000] [--jobdir] [--server ...]
+    python -m bench.memory [--pages 100000] [--first 10000] [--site-pages N] [--jobdir]
 
 One ``daily8`` crawl with the full pipeline (a fresh PostgreSQL database) of a
 generated site of ``--pages`` stories, stopped after ``--pages`` responses. The
@@ -38,9 +38,12 @@ TARGET_GROWTH_MB = 100.0
 TARGET_PEAK_MB = 250.0  # the crawl process's peak RSS over the whole crawl
 
 
-def run(pages: int, first: int, server: str, workdir: Path, jobdir: bool) -> dict[str, Any]:
-    """Crawl ``pages`` pages, sampling every ``first``; the growth from first to last sample."""
-    with serve(pages, server=server) as site, fresh_database() as dsn:
+def run(
+    pages: int, first: int, server: str, workdir: Path, jobdir: bool, site_pages: int = 0
+) -> dict[str, Any]:
+    """Crawl ``pages`` pages of a site of ``site_pages`` stories (default ``pages``), sampling
+    every ``first``; the growth from first to last sample."""
+    with serve(site_pages or pages, server=server) as site, fresh_database() as dsn:
         settings = {
             "NEWSCRAWL_DATABASE_URL": dsn,
             "EXTENSIONS": PROJECT_EXTENSIONS,
@@ -58,7 +61,7 @@ def run(pages: int, first: int, server: str, workdir: Path, jobdir: bool) -> dic
     start, end = milestones
     growth = round(end["peak_rss_mb"] - start["peak_rss_mb"], 1)
     return {
-        "site": {"articles": pages, "server": site.server},
+        "site": {"articles": site_pages or pages, "server": site.server},
         "pages": pages,
         "first": first,
         "jobdir": jobdir,
@@ -94,13 +97,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pages", type=int, default=100_000, help="pages to crawl")
     parser.add_argument("--first", type=int, default=10_000, help="first milestone")
     parser.add_argument("--jobdir", action="store_true", help="keep the request queue on disk")
+    parser.add_argument(
+        "--site-pages", type=int, default=0, help="stories on the site (default: --pages)"
+    )
     parser.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="where memory.json goes")
     args = parser.parse_args(argv)
     if not 0 < args.first < args.pages or args.pages % args.first:
         parser.error("--first must divide --pages and be smaller")
     with tempfile.TemporaryDirectory(prefix="newscrawl-bench-memory-") as workdir:
-        result = run(args.pages, args.first, args.server, Path(workdir), args.jobdir)
+        result = run(
+            args.pages, args.first, args.server, Path(workdir), args.jobdir, args.site_pages
+        )
     path = write_results("memory", result, args.results, "-jobdir" if args.jobdir else "")
     print(table(result))
     crawl = result["crawl"]

@@ -117,9 +117,13 @@ def test_store_benchmark(tmp_path: Path, pg_dsn: str) -> None:
 
 @pytest.mark.parametrize("variant", ["", "-jobdir"])
 def test_memory_benchmark(tmp_path: Path, pg_dsn: str, variant: str) -> None:
-    args = ["--pages", "60", "--first", "20", *(["--jobdir"] if variant else [])]
+    # Without JOBDIR, a site larger than the crawl: its sitemap names more than is fetched.
+    more = ["--jobdir"] if variant else ["--site-pages", "90"]
+    args = ["--pages", "60", "--first", "20", *more]
     result, table = run_bench("memory", args, tmp_path, pg_dsn, variant)
     assert result["jobdir"] is bool(variant)
+    assert result["site"]["articles"] == (60 if variant else 90)
+    assert result["peak_verdict"] in ("pass", "MISS") and "| peak over the crawl |" in table
     assert "| 0 (spider open) |" in table and "| growth 20 → 60 |" in table
     milestones = [s["pages"] for s in result["samples"]]
     assert milestones == [0, 20, 40, 60]
