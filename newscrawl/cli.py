@@ -17,6 +17,7 @@ from scrapy.settings import Settings
 
 from newscrawl import export, report, schedule
 from newscrawl.db import commands as db_commands
+from newscrawl.frontier import commands as frontier_commands
 from newscrawl.summary import summary_lines
 
 
@@ -215,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_arguments(
         commands.add_parser("report", help="a crawl run as an HTML page with charts")
+    )
+    frontier_commands.add_arguments(
+        commands.add_parser("frontier", help="shared-frontier crawls: status, seed, clear")
     )
     return parser
 

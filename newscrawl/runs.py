@@ -93,6 +93,8 @@ class RunRecorder:
         self.row.update(
             spider=spider.name,
             job_id=getattr(spider, "_job", None),  # scrapyd passes -a _job=<id>
+            # workers of one shared-frontier crawl (newscrawl.frontier) share this id
+            crawl_id=getattr(spider, "crawl_id", None),
             started_at=datetime.now(UTC),
             finished_at=None,
             finish_reason=None,

@@ -2,7 +2,8 @@
 
 Environment variables are read here and nowhere else: ``NEWSCRAWL_DATABASE_URL`` selects a
 PostgreSQL server (unset: an embedded server in ``NEWSCRAWL_DATA_DIR``), ``NEWSCRAWL_BROWSER``
-the browser, ``SCRAPYD_URL``, ``SCRAPYD_USERNAME`` and ``SCRAPYD_PASSWORD`` the scheduler's
+the browser, ``NEWSCRAWL_FRONTIER_URL`` a Redis server to share one crawl between
+workers, ``SCRAPYD_URL``, ``SCRAPYD_USERNAME`` and ``SCRAPYD_PASSWORD`` the scheduler's
 scrapyd. Every component reads the settings, so ``-s`` beats the environment.
 """
 
@@ -137,6 +138,19 @@ NEWSCRAWL_EXTRACT_TIMEOUT = 30.0
 
 # Sitemap entries are requested this many at a time, as the crawl drains (newscrawl.sitemaps).
 NEWSCRAWL_SITEMAP_BATCH = 500
+
+# One crawl over many workers (newscrawl.frontier; README "Crawling with many workers"):
+# set a Redis URL and every worker started with the same -a crawl_id shares its queue,
+# dupefilter, page budgets and per-host politeness. Unset: one process, Scrapy's scheduler.
+ADDONS = {"newscrawl.frontier.FrontierAddon": 0}
+NEWSCRAWL_FRONTIER_URL = os.environ.get("NEWSCRAWL_FRONTIER_URL") or None
+NEWSCRAWL_FRONTIER_LEASE_TIME = 120.0  # seconds a worker holds a request without renewing
+NEWSCRAWL_FRONTIER_IDLE_TIMEOUT = 30.0  # a worker stops once the frontier is empty this long
+NEWSCRAWL_FRONTIER_PREFETCH = None  # requests leased ahead (None: CONCURRENT_REQUESTS)
+NEWSCRAWL_FRONTIER_HOST_DELAY = None  # seconds per host, whole crawl (None: DOWNLOAD_DELAY)
+NEWSCRAWL_FRONTIER_HOST_CONCURRENCY = None  # None: CONCURRENT_REQUESTS_PER_DOMAIN
+NEWSCRAWL_FRONTIER_RETRY_INTERVAL = 5.0  # seconds between attempts while Redis is down
+NEWSCRAWL_FRONTIER_SEED_ONLY = False  # push the seeds and stop (newscrawl frontier seed)
 
 LOG_FORMATTER = "newscrawl.logformatter.NewsLogFormatter"
 

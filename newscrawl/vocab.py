@@ -23,6 +23,8 @@ HTML_PAGE_KINDS: Final = frozenset({ARTICLE, LISTING})
 
 # Request meta keys.
 PAGE_KIND: Final = "page_kind"
+FRONTIER_ID: Final = "frontier_id"
+"""The shared frontier's id of a request a worker leased (newscrawl.frontier)."""
 
 # Stats key prefixes: ``<prefix>/<name>``.
 STATS: Final = "newscrawl"
@@ -36,6 +38,8 @@ STATS_ERRORS: Final = f"{STATS}/errors"
 """``/<kind>``: downloads and responses that failed (``timeout``, ``http_404``, ``not_html``...)."""
 STATS_FEED: Final = f"{STATS}/feed"
 STATS_FIELDS: Final = f"{STATS}/fields"
+STATS_FRONTIER: Final = f"{STATS}/frontier"
+"""``/pushed``, ``/leased``, ``/acked``, ``/outages``, ``/leases_lost``... (newscrawl.frontier)"""
 STATS_INCREMENTAL: Final = f"{STATS}/incremental"
 STATS_JOBDIR: Final = f"{STATS}/jobdir"
 STATS_RUNS: Final = f"{STATS}/runs"

@@ -153,10 +153,10 @@ def _dumps(value: Any) -> bytes:
 
 
 _UPSERT_RUN = """
-INSERT INTO crawl_runs (id, spider, job_id, started_at, finished_at, finish_reason,
+INSERT INTO crawl_runs (id, spider, job_id, crawl_id, started_at, finished_at, finish_reason,
                         pages, items_stored, items_replayed, items_rejected, items_spooled,
                         duplicates, errors, stats)
-VALUES (%(id)s::uuid, %(spider)s, %(job_id)s, %(started_at)s::timestamptz,
+VALUES (%(id)s::uuid, %(spider)s, %(job_id)s, %(crawl_id)s, %(started_at)s::timestamptz,
         %(finished_at)s::timestamptz, %(finish_reason)s, %(pages)s, %(items_stored)s,
         %(items_replayed)s, %(items_rejected)s, %(items_spooled)s, %(duplicates)s, %(errors)s,
         %(stats)s)

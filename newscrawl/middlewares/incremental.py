@@ -6,7 +6,8 @@ article are dropped before they reach the scheduler. URLs are looked up in
 batches, one query per batch, by URL key (``newscrawl.processors.url_key``), so
 fetched, canonical and merged-duplicate URLs all count as stored.
 
-A dropped request gives its page back to the spider's budget (``max_pages``), so
+A dropped request gives its page back to the spider's ``budget`` (``max_pages``,
+a :class:`newscrawl.budget.PageBudget`; spiders without one have no budget), so
 a budget is spent on new articles only. When a budget is about to run out the
 pending batch is looked up at once, before the spider offers its next request,
 so the refund arrives in time.
@@ -28,10 +29,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from newscrawl.budget import PageBudget
 from newscrawl.db.crawl import CrawlDatabase
 from newscrawl.db.store import ArticleStore
 from newscrawl.processors import url_key
-from newscrawl.spiders.base import ArticleSpider
 from newscrawl.vocab import ARTICLE, PAGE_KIND, STATS_INCREMENTAL
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class IncrementalMiddleware:
         self.batch_size = batch_size
         self.database: CrawlDatabase | None = None
         self.store: ArticleStore | None = None
+        self.budget: PageBudget | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalMiddleware:
@@ -64,6 +66,7 @@ class IncrementalMiddleware:
         return middleware
 
     async def spider_opened(self, spider: Spider) -> None:
+        self.budget = getattr(spider, "budget", None)
         if not getattr(spider, "incremental", True):
             logger.info(
                 "Incremental crawl off (-a incremental=0): stored articles are fetched again"
@@ -97,14 +100,13 @@ class IncrementalMiddleware:
             async for output in result:
                 yield output
             return
-        spider = self.crawler.spider
         pending: list[Request] = []
         async for output in result:
             if not (isinstance(output, Request) and output.meta.get(PAGE_KIND) == ARTICLE):
                 yield output
                 continue
             pending.append(output)
-            budget_spent = isinstance(spider, ArticleSpider) and spider.budget_exhausted(output.url)
+            budget_spent = self.budget is not None and self.budget.exhausted(output.url)
             if len(pending) >= self.batch_size or budget_spent:
                 for request in await self._new(pending):
                     yield request
@@ -130,7 +132,6 @@ class IncrementalMiddleware:
             )
             self.stats.inc_value(f"{STATS_INCREMENTAL}/errors")
             return requests
-        spider = self.crawler.spider
         fresh = []
         for request, key in keyed:
             if key not in known:
@@ -138,6 +139,6 @@ class IncrementalMiddleware:
                 continue
             logger.debug("Skipping stored article %s", request.url)
             self.stats.inc_value(f"{STATS_INCREMENTAL}/skipped")
-            if isinstance(spider, ArticleSpider):
-                spider.refund_budget(request.url)
+            if self.budget is not None:
+                self.budget.refund(request.url)
         return fresh

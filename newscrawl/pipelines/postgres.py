@@ -32,6 +32,9 @@ from newscrawl.vocab import STATS_STORE
 
 logger = logging.getLogger(__name__)
 
+batch_flushed = object()
+"""Signal sent after each flush: what was buffered before it is stored or spooled."""
+
 
 def text_size(value: Any) -> int:
     """Characters of text in ``value`` (strings, nested in lists and dicts): what a batch
@@ -175,3 +178,4 @@ class PostgresPipeline:
             batch, self._buffer, self._buffer_bytes = self._buffer, [], 0
             if batch and self.writer is not None:
                 await self.writer.write(batch)
+        self.crawler.signals.send_catch_log(batch_flushed)

@@ -13,7 +13,6 @@ headless browser as ``-a render=auto|always|never`` says (``newscrawl.browser``)
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from newscrawl import browser
+from newscrawl.budget import PageBudget, SharedPageBudget
 from newscrawl.items import Article
 from newscrawl.pages.base import ArticlePage
 from newscrawl.processors import url_key
@@ -67,9 +67,11 @@ class ArticleSpider(scrapy.Spider):
         max_pages: str | int | None = None,
         incremental: str | bool = True,
         render: str | None = None,
+        crawl_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.crawl_id = crawl_id  # the shared-frontier crawl this worker joins (newscrawl.frontier)
         arguments.check_names(type(self), kwargs, self.logger)
         self.render = arguments.choice("render", render or self.render, browser.RENDER_MODES)
         self.start_urls = arguments.urls("start_urls", start_urls) or list(self.default_start_urls)
@@ -77,6 +79,7 @@ class ArticleSpider(scrapy.Spider):
             {urlsplit(url).hostname or "" for url in self.start_urls} - {""}
         )
         self.max_pages = arguments.positive_int("max_pages", max_pages)
+        self.budget = PageBudget(self.max_pages, lambda: self.state)
         self.incremental = arguments.flag("incremental", incremental)
         self._article_keys: set[str] = set()
         # Scrapy's SpiderState replaces this at open with what a JOBDIR saved at a clean
@@ -95,14 +98,10 @@ class ArticleSpider(scrapy.Spider):
             schedule=lambda request: crawler.engine.crawl(request),
         )
         crawler.signals.connect(spider._spider_idle, signal=signals.spider_idle)
+        if crawler.settings.get("NEWSCRAWL_FRONTIER_URL"):  # one budget for all the workers
+            spider.budget = SharedPageBudget(spider.max_pages)
         crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
-
-    @property
-    def _budget_spent(self) -> Counter[str]:
-        """Article requests made per site (see :attr:`state`)."""
-        spent: Counter[str] = self.state.setdefault("budget_spent", Counter())
-        return spent
 
     def _request_dropped(self, request: Request) -> None:
         """The scheduler dropped an article request as already seen (a resumed crawl's
@@ -123,20 +122,18 @@ class ArticleSpider(scrapy.Spider):
 
     def spend_budget(self, url: str) -> bool:
         """Count one page against ``url``'s site; False once the site's budget is spent."""
-        if self.budget_exhausted(url):
-            self.crawler.stats.inc_value(f"{STATS_BUDGET}/skipped")
-            return False
-        self._budget_spent[urlsplit(url).hostname or ""] += 1
-        return True
+        if self.budget.spend(url):
+            return True
+        self.crawler.stats.inc_value(f"{STATS_BUDGET}/skipped")
+        return False
 
     def budget_exhausted(self, url: str) -> bool:
         """Whether ``url``'s site has no page left in its budget."""
-        site = urlsplit(url).hostname or ""
-        return self.max_pages is not None and self._budget_spent[site] >= self.max_pages
+        return self.budget.exhausted(url)
 
     def refund_budget(self, url: str) -> None:
         """Give back a page counted for ``url`` that will not be fetched (already stored)."""
-        self._budget_spent[urlsplit(url).hostname or ""] -= 1
+        self.budget.refund(url)
 
     def is_allowed(self, url: str) -> bool:
         """Whether ``url`` is on an allowed domain (or a subdomain of one)."""
