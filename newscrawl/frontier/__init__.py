@@ -30,4 +30,7 @@ class FrontierAddon:
         if not settings.get("NEWSCRAWL_FRONTIER_URL"):
             return
         settings.set("SCHEDULER", "newscrawl.frontier.scheduler.FrontierScheduler", "addon")
-        settings["SPIDER_MIDDLEWARES"]["newscrawl.frontier.scheduler.SeedOnce"] = 10
+        middlewares = settings.getdict("SPIDER_MIDDLEWARES")
+        middlewares["newscrawl.frontier.scheduler.SeedOnce"] = 10
+        priority = settings.getpriority("SPIDER_MIDDLEWARES") or 0
+        settings.set("SPIDER_MIDDLEWARES", middlewares, max(priority, 30))

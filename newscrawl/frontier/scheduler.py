@@ -102,6 +102,7 @@ class FrontierScheduler(BaseScheduler):
         self.live: dict[int, int] = {}  # lease id -> request objects alive for it
         self.settled: list[tuple[int, int]] = []  # (lease id, flushes seen when done)
         self.to_release: list[int] = []
+        self.abandoned: set[int] = set()  # leases given back unstarted when closing
         self.flushes = 0
         self.seeding = False
         self.seeding_done = False
@@ -199,7 +200,8 @@ class FrontierScheduler(BaseScheduler):
             self.live[lease_id] = left
             return
         self.live.pop(lease_id, None)
-        self.settled.append((lease_id, self.flushes))
+        if lease_id not in self.abandoned:
+            self.settled.append((lease_id, self.flushes))
 
     def _flushed(self) -> None:
         self.flushes += 1
@@ -477,6 +479,7 @@ class FrontierScheduler(BaseScheduler):
         frontier = self.frontier
         assert frontier is not None
         unstarted = [request.meta[FRONTIER_ID] for request in self.buffer]
+        self.abandoned.update(unstarted)  # given back below, not acknowledged
         self.buffer.clear()
         deadline = time.monotonic() + max(self.lease, 10.0)
         while True:
