@@ -143,3 +143,13 @@ def test_memory_rejects_milestones_that_do_not_divide(bad: list[str]) -> None:
         text=True,
     )
     assert done.returncode == 2 and "--first" in done.stderr
+
+
+def test_scale_benchmark(tmp_path: Path, pg_dsn: str) -> None:
+    """One crawl without the frontier, then by a worker of the shared frontier."""
+    result, _ = run_bench("scale", ["--pages", "40", "--workers", "1"], tmp_path, pg_dsn)
+    for kind in ("local", "redis-1"):
+        run = result["best"][kind]
+        assert run["pages"] >= 40, run
+        positive(run, "pages_per_s", "elapsed_s")
+    assert set(result["ratios"]) == {"redis-1 vs local"}
