@@ -15,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-from newscrawl.redact import redact, secrets_of
+from newscrawl.redact import redact
 from newscrawl.vocab import STATS_FRONTIER
 
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_status(url, args) if args.action == "status" else _clear(url, args))
     except (RedisError, ValueError) as exc:
-        print(f"newscrawl frontier: {redact(str(exc), secrets_of(url))}", file=sys.stderr)
+        print(f"newscrawl frontier: {redact(str(exc), url)}", file=sys.stderr)
         return 2
 
 

@@ -73,7 +73,9 @@ class PostgresPipeline:
         batch_bytes: int,
         flush_interval: float,
         crawling: Callable[[], bool] = lambda: True,
+        flushed: Callable[[], object] | None = None,
     ) -> None:
+        """``flushed`` is called after every flush (the crawl sends :data:`batch_flushed`)."""
         self.shared = database
         self.stats = stats
         self.spider_name = spider_name
@@ -81,6 +83,7 @@ class PostgresPipeline:
         self.batch_bytes = max(1, batch_bytes)
         self.flush_interval = flush_interval
         self.crawling = crawling
+        self.flushed = flushed
         self.writer: Writer | None = None
         self._buffer: list[dict[str, Any]] = []
         self._buffer_bytes = 0
@@ -102,6 +105,7 @@ class PostgresPipeline:
             batch_bytes=settings.getint("NEWSCRAWL_STORE_BATCH_BYTES"),
             flush_interval=settings.getfloat("NEWSCRAWL_STORE_FLUSH_INTERVAL"),
             crawling=lambda: crawler.crawling,
+            flushed=lambda: crawler.signals.send_catch_log(batch_flushed),
         )
 
     def stopping(self) -> bool:
@@ -178,4 +182,5 @@ class PostgresPipeline:
             batch, self._buffer, self._buffer_bytes = self._buffer, [], 0
             if batch and self.writer is not None:
                 await self.writer.write(batch)
-        self.crawler.signals.send_catch_log(batch_flushed)
+        if self.flushed is not None:
+            self.flushed()
