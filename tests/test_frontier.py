@@ -146,12 +146,11 @@ def test_workers_share_one_crawl_and_crawls_stay_apart(
 
     assert fetched_twice(server) == {}
     assert stored(fresh_db) == (len(site.expected_unique_stories()),) * 2
-    # every worker did part of the crawl, and each article was written once
-    assert all(result.stat("response_received_count") > 0 for result in results)
+    # each article was written once (a worker that starts late may find the crawl done)
     assert sum(result.stat("newscrawl/store/inserted") for result in results) == stored(fresh_db)[0]
     assert sum(result.stat("newscrawl/store/updated") for result in results) == 0
     runs = query(fresh_db, "SELECT crawl_id, pages FROM crawl_runs")
-    assert {run["crawl_id"] for run in runs} == {whole}
+    assert [run["crawl_id"] for run in runs] == [whole] * 3
     assert sum(run["pages"] for run in runs) == sum(
         result.stat("response_received_count") for result in results
     )
