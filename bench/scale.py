@@ -47,6 +47,7 @@ def crawl(url: str, workers: int, redis_url: str | None, workdir: Path) -> dict[
     crawl_id = f"bench-{uuid.uuid4().hex[:10]}"
     settings = {
         "NEWSCRAWL_STORE_ENABLED": "False",
+        "NEWSCRAWL_EXTRACT_WORKERS": "0",  # extraction in-process: a worker is one core
         "CONCURRENT_REQUESTS": str(CONCURRENCY),
     }
     if workers:
