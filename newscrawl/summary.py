@@ -28,6 +28,7 @@ from newscrawl.vocab import (
     STATS_DUPLICATES,
     STATS_ERRORS,
     STATS_INCREMENTAL,
+    STATS_LISTING,
     STATS_STORE,
 )
 
@@ -81,6 +82,7 @@ def figures(stats: dict[str, Any]) -> dict[str, Any]:
             stats.get(f"{STATS_DUPLICATES}/url", 0) + stats.get(f"{STATS_DUPLICATES}/content", 0)
         ),
         "dropped": _with_prefix(stats, DROPPED_PREFIX),
+        "empty_listings": int(stats.get(f"{STATS_LISTING}/empty", 0)),
         "errors": errors_by_kind(stats),
         "coverage": coverage(stats),
     }
@@ -128,6 +130,7 @@ def summary_lines(stats: dict[str, Any], settings: BaseSettings, spider: str) ->
     rows += [
         ("duplicates dropped", str(done["duplicates"])),
         ("items dropped", counted(done["dropped"])),
+        ("listings without article links", str(done["empty_listings"])),
         ("errors", counted(done["errors"])),
     ]
     if done["coverage"]:

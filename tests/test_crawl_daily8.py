@@ -103,7 +103,7 @@ def test_related_links_are_stored(crawled: Crawled) -> None:
 
 def test_bad_pages_are_counted_not_stored(crawled: Crawled) -> None:
     result = crawled.result
-    assert result.stat("newscrawl/dropped/missing_articleBody") == 1
+    assert result.stat("newscrawl/dropped/no_body") == 1
     assert result.stat("httperror/response_ignored_status_count/404") == 1
     assert result.stat("log_count/ERROR") == 0
     assert "/en/private/drafts" not in crawled.server.hits  # robots.txt obeyed

@@ -93,7 +93,8 @@ def test_demo_crawls_the_sample_site_into_the_embedded_database_and_a_feed(demo:
     items = [json.loads(line) for line in demo.feed.read_text().splitlines()]
     assert figures["items exported"] == str(len(items)) == "14"
     assert figures["articles stored"] == "14 (14 new, 0 updated)"
-    assert figures["items dropped"] == "1 (missing_articleBody 1)"
+    assert figures["items dropped"] == "1 (no_body 1)"  # the video-only story
+    assert figures["listings without article links"] == "0"
     assert figures["errors"] == "1 (http_404 1)"  # the sample site's one dead link
     assert "headline" in figures["field coverage"].split(";")[0]  # every item has one
     assert figures["data"] == "feed articles.jsonl; embedded database in data"

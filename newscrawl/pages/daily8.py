@@ -21,6 +21,13 @@ from newscrawl.pages.structured import is_article_type, loads_lenient, node_type
 logger = logging.getLogger(__name__)
 
 ARTICLE_PATH_RE = re.compile(r"/[a-z]{2}/article/[0-9a-f]{32}/?$")
+
+
+def is_article_url(url: str) -> bool:
+    """Whether ``url`` has the shape of a Daily8 article (``/<lang>/article/<32 hex>``)."""
+    return bool(ARTICLE_PATH_RE.search(url.split("?", 1)[0].split("#", 1)[0]))
+
+
 # Record field <- key in the structured data.
 JSON_LD_FIELDS = {
     "headline": "headline",
@@ -62,14 +69,9 @@ class Daily8ArticlePage(ArticlePage):
     """Extracts a Daily8 article page: one story plus its related cards."""
 
     def is_article(self) -> bool:
-        """An article URL with an article on it (a headline, or at least its text block).
-
-        A page without a headline is still an article, so that it is dropped as one
-        (and counted) instead of being read as a listing.
-        """
-        path = self.response.url.split("?", 1)[0]
-        has_article = bool(self.response.css("h1, .article-content"))
-        return bool(ARTICLE_PATH_RE.search(path)) and has_article
+        """Every page on an article URL is one: a page that shows no story there is a
+        broken article (dropped and counted as such), never a listing."""
+        return is_article_url(self.response.url)
 
     def extract(self) -> Extraction:
         extraction = Extraction()

@@ -1,6 +1,8 @@
 """Crawling logic shared by every newscrawl spider.
 
-Seeds come from ``-a start_urls=URL[,URL...]``; offsite links stay offsite
+Seeds come from ``-a start_urls=URL[,URL...]`` and are classified, not assumed: a seed
+with the site's article shape (:meth:`ArticleSpider.is_article_url`) is requested as an
+article, any other as a listing. Offsite links stay offsite
 (``allowed_domains`` defaults to the seeds' hosts); a page budget
 (``-a max_pages=N``) caps article requests per site; article requests outrank listing
 pages so a crawl yields articles early and a budget is spent on them. Articles already
@@ -31,6 +33,7 @@ from newscrawl import browser
 from newscrawl.budget import PageBudget, SharedPageBudget
 from newscrawl.items import Article
 from newscrawl.pages.base import ArticlePage
+from newscrawl.pages.classify import looks_like_article_url
 from newscrawl.processors import url_key
 from newscrawl.sitemaps import INDEX, SitemapFeed, SitemapReader
 from newscrawl.spiders import arguments
@@ -40,6 +43,7 @@ from newscrawl.vocab import (
     PAGE_KIND,
     SITEMAP,
     STATS_BUDGET,
+    STATS_DROPPED,
     STATS_SITEMAP,
 )
 from newscrawl.workers import Extractor
@@ -156,9 +160,21 @@ class ArticleSpider(scrapy.Spider):
             dont_filter=bool(meta.get("sitemap_child")),
         )
 
+    def is_article_url(self, url: str) -> bool:
+        """Whether ``url`` has this site's article shape (sites with known URLs override)."""
+        return looks_like_article_url(url)
+
+    def seed_request(self, url: str) -> Request | None:
+        """A seed as an article request when its URL says article, else as a listing
+        (None for an article seed given twice)."""
+        if self.is_article_url(url):
+            return self.article_request(url)
+        return self.listing_request(url)
+
     async def start(self) -> AsyncIterator[Request]:
         for url in self.start_urls:
-            yield self.listing_request(url)
+            if request := self.seed_request(url):
+                yield request
             yield Request(
                 response_url_join(url, "/robots.txt"),
                 callback=self.parse_robots,
@@ -228,6 +244,12 @@ class ArticleSpider(scrapy.Spider):
         """Subclasses filter sitemap entries (by URL shape, by date) before fetching."""
         return True
 
+    def parse(self, response: Response) -> Any:
+        """A page with no callback (``scrapy parse URL``, ``scrapy shell``): classified by URL."""
+        if self.is_article_url(response.url):
+            return self.parse_article(response)
+        return self.parse_listing(response)
+
     def parse_listing(self, response: Response) -> Any:
         raise NotImplementedError
 
@@ -244,6 +266,23 @@ class ArticleSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Any:
         raise NotImplementedError
+
+    def complete(self, item: Article, response: Response) -> bool:
+        """Whether ``item`` is a record; a page without headline or body is dropped here,
+        counted and logged (the validation pipeline would only see an anonymous item)."""
+        for field, reason in (("headline", "no_headline"), ("articleBody", "no_body")):
+            if not item.get(field):
+                self.drop(response, reason)
+                return False
+        return True
+
+    def drop(self, response: Response, reason: str) -> None:
+        """Count and log a page requested as an article that gives no record."""
+        self.crawler.stats.inc_value(f"{STATS_DROPPED}/{reason}")
+        self.logger.warning("Dropped %s: %s", reason, response.url)
+
+    def requested_as_article(self, response: Response) -> bool:
+        return response.meta.get(PAGE_KIND) == ARTICLE
 
 
 def response_url_join(url: str, path: str) -> str:

@@ -7,34 +7,42 @@ from typing import Any, ClassVar
 
 from scrapy.http import Request, Response
 
-from newscrawl.pages.daily8 import ARTICLE_PATH_RE, Daily8ArticlePage
+from newscrawl.pages.daily8 import Daily8ArticlePage, is_article_url
 from newscrawl.spiders.base import ArticleSpider
-from newscrawl.vocab import ARTICLE, LISTING
+from newscrawl.vocab import ARTICLE, LISTING, STATS_LISTING
 
 
 class Daily8Spider(ArticleSpider):
     """Crawl a Daily8-style aggregator.
 
-    ``scrapy crawl daily8 -a start_urls=https://www.daily8.com/en -a max_pages=500``
+    ``scrapy crawl daily8 -a start_urls=https://www.daily8.com/en -a max_pages=500``;
+    an article URL as a seed gives that article and the stories its related cards link.
     """
 
     name = "daily8"
     default_start_urls = ("https://www.daily8.com/en",)
     render_wait_for: ClassVar[dict[str, str]] = {
-        ARTICLE: "article h1",
+        ARTICLE: "a[href*='/article/']",
         LISTING: "a[href*='/article/']",
     }
 
+    def is_article_url(self, url: str) -> bool:
+        return is_article_url(url)
+
     def wants_sitemap_entry(self, entry: dict[str, Any]) -> bool:
-        return bool(ARTICLE_PATH_RE.search(entry["loc"].split("?", 1)[0]))
+        return self.is_article_url(entry["loc"])
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
+        found = False
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href)
-            if ARTICLE_PATH_RE.search(url.split("?", 1)[0]) and (
-                request := self.article_request(url)
-            ):
-                yield request
+            if self.is_article_url(url):
+                found = True
+                if request := self.article_request(url):
+                    yield request
+        if not found:  # Daily8 listings always link stories: this one is broken or changed
+            self.crawler.stats.inc_value(f"{STATS_LISTING}/empty")
+            self.logger.warning("Listing without article links: %s", response.url)
         next_page = response.css(
             'link[rel="next"]::attr(href), a[rel="next"]::attr(href), a.next::attr(href)'
         ).get()
@@ -43,11 +51,13 @@ class Daily8Spider(ArticleSpider):
 
     async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         item = await self.extract_item(response, Daily8ArticlePage)
-        if item is None:
+        if item is None:  # an article request redirected to a listing, say
+            self.drop(response, "not_an_article")
             for found in self.parse_listing(response):
                 yield found
             return
-        yield item
+        if self.complete(item, response):
+            yield item
         for related in item.get("relatedArticles", []):
             if request := self.article_request(related["url"]):
                 yield request

@@ -334,14 +334,14 @@ class BadSite:
         # -- dropped, each counted --------------------------------------------
         self._add(
             "missing_headline",
-            "newscrawl/dropped/missing_headline",
+            "newscrawl/dropped/no_headline",
             edited(
                 (h1, ""),
                 ('<h2 class="article-title">{headline}</h2>', ""),
                 ("<title>{headline} | Daily8</title>", "<title></title>"),
             ),
         )
-        self._add("missing_body", "newscrawl/dropped/missing_articleBody", self._without_body)
+        self._add("missing_body", "newscrawl/dropped/no_body", self._without_body)
         self._add("binary_as_html", "newscrawl/errors/not_html", lambda p, c: _ok(PNG))
         self._add(
             "image_at_article_url",
