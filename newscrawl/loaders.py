@@ -71,21 +71,30 @@ def _url(value: str, loader_context: dict[str, Any]) -> str | None:
 
 
 _SURROGATES_RE = re.compile("[\ud800-\udfff]")
-_MARKUP_RE = re.compile(r"<(?:/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?|!--.*?--)>", re.S)
+# Markup for real: a closing tag, a comment, a tag with attributes, or the paragraph and
+# line breaks bodies are written with. "Why <script> tags break" is a headline's text.
+_MARKUP_RE = re.compile(
+    r"</[a-zA-Z][a-zA-Z0-9-]*\s*>|<!--.*?-->|<[a-zA-Z][a-zA-Z0-9-]*\s+[^<>]*=[^<>]*>"
+    r"|<(?:p|br|hr|li)\s*/?>",
+    re.S | re.I,
+)
+# Methods that read text nodes or the <title>: text already, whatever it looks like.
+TEXT_METHODS = frozenset({"dom", "title", "doubled", "byline"})
 
 
 def as_text(value: Any, method: str | None) -> Any:
     """A raw value (string, or lists and dicts of them) as text fit to store.
 
     Values read from structured data (JSON-LD, app state, meta attributes) may hold
-    HTML: it becomes its text, without scripts or styles, paragraphs kept as lines.
-    Text nodes read from the DOM are text already; a ``<b>`` in them is what the page
-    shows, so it stays. Lone surrogates (from JSON ``\\ud800`` escapes) are dropped:
-    they cannot be encoded, so no feed or database could take the record.
+    HTML: when they hold real markup (:data:`_MARKUP_RE`) it becomes its text, without
+    scripts or styles, paragraphs kept as lines. Text nodes read from the DOM are text
+    already; a ``<b>`` in them is what the page shows, so it stays. Lone surrogates (from
+    JSON ``\\ud800`` escapes) are dropped: they cannot be encoded, so no feed or
+    database could take the record.
     """
     if isinstance(value, str):
         value = _SURROGATES_RE.sub("", value)
-        if (method or "").rsplit("/", 1)[-1] != "dom" and _MARKUP_RE.search(value):
+        if (method or "").rsplit("/", 1)[-1] not in TEXT_METHODS and _MARKUP_RE.search(value):
             value = html_text.extract_text(value, guess_layout=True)
         return value
     if isinstance(value, list):

@@ -561,27 +561,21 @@ def body_hash(text: str) -> str:
     return hashlib.sha256(_NOT_WORD_RE.sub("", folded).encode("utf-8")).hexdigest()
 
 
-# One alternation, compiled once: a body line is tested once, not once per pattern.
+# Interface text found on news sites in general (a site's own phrases belong to its page
+# object: ``newscrawl.pages.daily8.BOILERPLATE``). One alternation, compiled once: a body
+# line is tested once, not once per pattern.
 BOILERPLATE_RE = re.compile(
     "|".join(
         f"(?:{pattern})"
         for pattern in (
-            r"logo",
-            r"orange background",
-            r"try our ai features",
-            r"explore what .{1,60} can do for you",
             r"(?:\d+\s+)?comments?(?:\s*\(\d+\))?",
-            r"no comments(?: yet)?",
             r"(?:leave|add|post|write|view|show|load|hide|see) (?:a |all |the |more )?comments?",
             r"be the first to comment(?: on this \w+)?",
             r"related (?:articles?|stories|news|content|posts|topics|coverage)",
             r"(?:more|recommended|popular|trending|top) (?:stories|articles|news|reads)"
             r"(?: for you)?",
             r"download (?:the|our) app",
-            r"get started now\W+download the app",
-            r"(?:app-?store|play-?store)(?:\W*(?:app-?store|play-?store))*",
             r"(?:download on|get it on|available on) (?:the )?(?:app store|google play)",
-            r"(?:.*\W)?download \S+ app today from your preferred app store.*",
             r"(?:story continues below )?advertisement|advertising|sponsored(?: content)?|ad",
             r"scroll (?:down )?to continue(?: reading| with content)?",
             r"share(?: this)?(?: article| story| page| post)?(?: on \w+)?|copy link",

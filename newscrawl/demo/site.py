@@ -7,6 +7,13 @@ files or touching the internet. Everything derives from ``(seed, index)``, so
 a site of 100,000 stories costs one id per story up front and each page is
 built only when it is requested.
 
+Each story is served in one of several markups (:data:`MARKUPS`, see
+:mod:`.markups`), chosen per story, as different front-end teams would write the
+same page: the classic Daily8 look with JSON-LD, semantic HTML, hashed CSS-module
+classes without an ``h1``, OpenGraph only with the headline in an ``h2``, a
+JSON-LD ``@graph``, a Next.js-style app with its own state keys, and a
+client-rendered page (opt-in: it needs a browser to read).
+
 Under ``/app`` the same stories come as a client-rendered app, for the browser
 path: ``/app/en/article/<id>`` and the ``/app/en`` listing are one empty shell
 whose script fetches ``/api/article/<id>.json`` or ``/api/latest.json`` and
@@ -30,10 +37,14 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from newscrawl.demo import markups
+
 DEFAULT_HOST = "127.0.0.1:8008"
 """Host used for absolute URLs when the caller gives none (the saved fixtures use it)."""
 
-VARIANTS = ("json-ld", "next-data", "opengraph", "dom-only")
+MARKUPS = ("classic", "semantic", "hashed", "opengraph", "json-ld-graph", "next-app", "client")
+SERVER_MARKUPS = MARKUPS[:-1]
+"""Markups readable without a browser: the default, so crawls need no Chromium."""
 RELATIVE_TIMES = (
     "a minute ago",
     "9 minutes ago",
@@ -187,7 +198,7 @@ class StorySpec:
     date_iso: str | None
     image_url: str
     related: list[str]
-    variant: str
+    variant: str  # its markup, one of MARKUPS
     charset: str = "utf-8"
     duplicate_of: str | None = None
 
@@ -271,12 +282,16 @@ class SampleSite:
         seed: int = 8,
         listing_page_size: int = 10,
         sitemap_size: int = 50_000,
+        markups: tuple[str, ...] = SERVER_MARKUPS,
     ) -> None:
         capacity = len(SUBJECTS) * len(ACTIONS) * len(OBJECTS) * len(TAILS)
         if not MIN_ARTICLES <= n_articles < capacity:
             raise ValueError(f"n_articles must be in [{MIN_ARTICLES}, {capacity})")
         if listing_page_size < 1 or sitemap_size < 1:
             raise ValueError("listing_page_size and sitemap_size must be positive")
+        if not markups or set(markups) - set(MARKUPS):
+            raise ValueError(f"markups must be taken from {', '.join(MARKUPS)}")
+        self.markups = markups
         self.n_articles = n_articles
         self.seed = seed
         self.listing_page_size = listing_page_size
@@ -346,7 +361,7 @@ class SampleSite:
                 path=f"/en/article/{story_id}",
                 image_url=f"/img/{story_id}.jpg",
                 related=self._related(i),
-                variant=VARIANTS[i % len(VARIANTS)],
+                variant=self.markups[i % len(self.markups)],
                 duplicate_of=original.id,
             )
         rng = random.Random(f"{self.seed}:{i}")
@@ -376,7 +391,7 @@ class SampleSite:
             date_iso=published.isoformat() if published else None,
             image_url=f"/img/{story_id}.jpg",
             related=self._related(i),
-            variant=VARIANTS[i % len(VARIANTS)],
+            variant=self.markups[i % len(self.markups)],
             charset="iso-8859-1" if i == self._LATIN1 else "utf-8",
         )
 
@@ -573,38 +588,34 @@ class SampleSite:
 
     def _article(self, spec: StorySpec, base: str) -> Resource:
         spec = self._served(spec)
+        related = [self.card_spec(story_id) for story_id in spec.related]
+        if spec.variant != "classic":
+            times = [self.relative_time(r.id) for r in related]
+            page = markups.render(spec, base, related, times)
+            body = page.encode(spec.charset, "xmlcharrefreplace")
+            return _resource(200, f"text/html; charset={spec.charset}", body)
         url, image = f"{base}{spec.path}", f"{base}{spec.image_url}"
         headline, source = _esc(spec.headline), _esc(spec.source_name)
-        related = [self.card_spec(story_id) for story_id in spec.related]
         head = [] if spec.charset != "utf-8" else ['<meta charset="utf-8">']
         head.append(f"<title>{headline} | Daily8</title>")
-        if spec.variant != "dom-only":
-            head.append(f'<link rel="canonical" href="{url}">')
+        head.append(f'<link rel="canonical" href="{url}">')
         head.append(f'<meta name="description" content="{_esc(" ".join(spec.paragraphs)[:150])}">')
-        if spec.variant != "dom-only":
-            head.append(
-                f'<meta property="og:type" content="article"><meta property="og:title" '
-                f'content="{headline}">\n<meta property="og:url" content="{url}"><meta '
-                f'property="og:image" content="{image}">\n<meta property="og:site_name" '
-                'content="Daily8">'
-                + (
-                    f'<meta property="article:published_time" content="{spec.date_iso}">'
-                    if spec.date_iso
-                    else ""
-                )
+        head.append(
+            f'<meta property="og:type" content="article"><meta property="og:title" '
+            f'content="{headline}">\n<meta property="og:url" content="{url}"><meta '
+            f'property="og:image" content="{image}">\n<meta property="og:site_name" '
+            'content="Daily8">'
+            + (
+                f'<meta property="article:published_time" content="{spec.date_iso}">'
+                if spec.date_iso
+                else ""
             )
-        if spec.variant == "json-ld":
-            ld_json = _script_json(_json_ld(spec, url, image))
-            head.append(f'<script type="application/ld+json">{ld_json}</script>')
+        )
+        ld_json = _script_json(_json_ld(spec, url, image))
+        head.append(f'<script type="application/ld+json">{ld_json}</script>')
         date_span = f'<span class="article-date">{spec.date_raw}</span>' if spec.date_raw else ""
         content = "".join(f"<p>{_esc(p)}</p>" for p in spec.paragraphs)
         cards = "".join(self._card(r) for r in related)
-        next_data = ""
-        if spec.variant == "next-data":
-            next_data = (
-                '<script id="__NEXT_DATA__" type="application/json">'
-                f"{_script_json(self._next_data(spec, image, related))}</script>\n"
-            )
         page = (
             '<!DOCTYPE html><html lang="en"><head>\n'
             + "\n".join(head)
@@ -618,14 +629,10 @@ class SampleSite:
             f'  <div class="article-content">{content}</div>\n'
             f"  {_PROMO}\n  {_COMMENTS}\n</article>\n"
             f'<section class="related"><h2>Related Articles</h2>\n{cards}</section>\n'
-            f"</main>\n{_FOOTER}{next_data}</body></html>\n"
+            f"</main>\n{_FOOTER}</body></html>\n"
         )
         body = page.encode(spec.charset, "xmlcharrefreplace")
         return _resource(200, f"text/html; charset={spec.charset}", body)
-
-    def _next_data(self, spec: StorySpec, image: str, related: list[StorySpec]) -> dict[str, Any]:
-        article = self._app_article(spec, image, related)
-        return {"props": {"pageProps": {"article": article}}, "page": "/en/article/[id]"}
 
     def _app_article(self, spec: StorySpec, image: str, related: list[StorySpec]) -> dict[str, Any]:
         """The story as the site's app receives it (Next.js state, the JSON API)."""

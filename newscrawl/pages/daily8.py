@@ -1,26 +1,95 @@
-"""Daily8: an aggregator that republishes publishers' stories.
+"""Daily8: an aggregator that republishes publishers' stories, with related cards.
 
-Structured data first (JSON-LD, the Next.js app state, OpenGraph), then the
-DOM, then the generic extractor, so a markup change on the site degrades one
-source of candidates instead of emptying fields. The DOM rules are deliberately loose (``h1``,
-paragraphs of the article container) for the same reason.
+Daily8 is a Next.js-style app: its class names are generated and change between
+deploys, and a redesign may swap any tag. So this page object reads nothing by
+class name or tag choice; it reads signals that survive a redesign, in order of
+trust, per field:
+
+- structured data: JSON-LD (``@graph`` included; the publisher from
+  ``sourceOrganization``, else ``isPartOf``), OpenGraph/``article:`` meta, and
+  embedded app state under any key path (the object holding the page's headline);
+- the ``<title>`` minus the site suffix, and the doubled headline (the same text in
+  two nearby elements, or an element and an image's ``alt``);
+- the byline as text: ``<Publisher><DD-MM-YYYY>`` in one element or in adjacent
+  ones, whatever the tags;
+- related cards: links to other article URLs outside the story text, with the
+  headline and relative time found near them;
+- the body: the longest run of prose blocks (paragraphs, or text in ``div``\\s) in
+  document order, cards and links to other stories breaking a run.
+
+Where none of these finds a field, the generic extractor's value for that field
+is taken. Daily8's own UI phrases (promo, app banner) live here, not in the
+generic boilerplate list.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
-
-from parsel import Selector
+from urllib.parse import urlsplit
 
 from newscrawl.pages.base import ArticlePage, Extraction
 from newscrawl.pages.generic import GenericArticlePage
-from newscrawl.pages.structured import is_article_type, loads_lenient, node_types, parse_jsonld
+from newscrawl.pages.structured import (
+    is_article_type,
+    loads_lenient,
+    node_types,
+    parse_jsonld,
+    state_scripts,
+    walk_dicts,
+)
+from newscrawl.processors import is_boilerplate, normalize_text, split_byline, url_key
 
 logger = logging.getLogger(__name__)
 
 ARTICLE_PATH_RE = re.compile(r"/[a-z]{2}/article/[0-9a-f]{32}/?$")
+SITE_NAMES = ("Daily8",)
+"""Names the site goes by in titles (``og:site_name`` adds to them)."""
+
+# Daily8's own interface text: never story text.
+BOILERPLATE = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"logo",
+        r"orange background",
+        r"try our ai features",
+        r"explore what .{1,60} can do for you",
+        r"no comments(?: yet)?(?:\.\.\.|…)?",
+        r"get started now\W+download the app",
+        r"(?:app-?store|play-?store)(?:\W*(?:app-?store|play-?store))*",
+        r"(?:.*\W)?download \S+ app today from your preferred app store.*",
+    )
+)
+
+# Fields whose absence sends the page to the generic extractor (it costs a trafilatura run).
+CORE_FIELDS = ("headline", "articleBody", "datePublishedRaw")
+
+_NOT_TEXT = frozenset({"script", "style", "noscript", "template", "head", "title", "svg"})
+# Tags that stay inside a line of text; any other tag holding text starts a block.
+_INLINE = frozenset(
+    {
+        "a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "dfn", "em", "i", "img",
+        "kbd", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u",
+        "var", "wbr", "font",
+    }
+)  # fmt: skip
+_TITLE_SEPARATORS = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
+_NUMERIC_DATE = re.compile(r"(?:\d{1,2}[-./]\d{1,2}[-./](?:19|20)\d{2}|(?:19|20)\d{2}-\d{2}-\d{2})")
+_BYLINE_DATE = re.compile(rf"(?P<date>{_NUMERIC_DATE.pattern})$")
+_HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+_SOURCE_KEY = re.compile(r"source|publisher|outlet|provider|origin|partner|agency", re.I)
+_MODIFIED_KEY = re.compile(r"updat|modif|edit", re.I)
+_PROSE_CHARS = 80  # a block this long outside links reads as prose
+_MAX_GAP = 2  # short blocks (subheads, one-liners) allowed between prose blocks
+_MAX_NAME_CHARS = 60
+_MAX_NAME_WORDS = 6
+_MIN_HEADLINE = 10
+_MAX_HEADLINE = 300
+_MIN_STATE_BODY = 200
 
 
 def is_article_url(url: str) -> bool:
@@ -28,41 +97,33 @@ def is_article_url(url: str) -> bool:
     return bool(ARTICLE_PATH_RE.search(url.split("?", 1)[0].split("#", 1)[0]))
 
 
-# Record field <- key in the structured data.
-JSON_LD_FIELDS = {
-    "headline": "headline",
-    "datePublishedRaw": "datePublished",
-    "dateModifiedRaw": "dateModified",
-    "articleBody": "articleBody",
-    "inLanguage": "inLanguage",
-    "canonicalUrl": "url",
-}
-NEXT_DATA_FIELDS = {
-    "headline": "title",
-    "datePublishedRaw": "publishedAt",
-    "articleBody": "content",
-    "inLanguage": "language",
-    "mainImage": "image",
-    "source": "source",
-}
+def is_daily8_boilerplate(line: str) -> bool:
+    text = normalize_text(line).strip(" .:!…·•|")
+    return bool(text) and any(pattern.fullmatch(text) for pattern in BOILERPLATE)
 
 
-# An element's text as a reader sees it: not the code inside scripts and styles.
-_VISIBLE_TEXT = (
-    ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-    " or ancestor::template)]"
-)
+def _key(text: str) -> str:
+    """Comparison key: case and everything but letters and digits ignored."""
+    return re.sub(r"\W+", "", normalize_text(text).casefold())
 
 
-def _text(element: Selector) -> str:
-    return "".join(element.xpath(_VISIBLE_TEXT).getall())
+@dataclass
+class Block:
+    """A run of text the reader sees as one line or paragraph."""
+
+    element: Any
+    text: str
+    link: str | None = None  # URL of another article this block is (mostly) a link to
+    prose: bool = False
 
 
-def _offer_fields(
-    extraction: Extraction, data: dict[str, Any], fields: dict[str, str], method: str
-) -> None:
-    for name, key in fields.items():
-        extraction.offer(name, data.get(key), method)
+@dataclass
+class Card:
+    """A related card: a link to another article and the text around it."""
+
+    url: str
+    root: Any
+    link_texts: list[str] = field(default_factory=list)
 
 
 class Daily8ArticlePage(ArticlePage):
@@ -73,106 +134,623 @@ class Daily8ArticlePage(ArticlePage):
         broken article (dropped and counted as such), never a listing."""
         return is_article_url(self.response.url)
 
-    def extract(self) -> Extraction:
-        extraction = Extraction()
-        self._json_ld(extraction)
-        self._next_data(extraction)
-        self._meta(extraction)
-        self._dom(extraction)
-        if not {"headline", "articleBody"} <= extraction.values.keys():
-            self._generic(extraction)
-        return extraction
+    # --- parsing (each done once, lazily) ------------------------------------------------
 
-    def _generic(self, extraction: Extraction) -> None:
-        """The site's markup changed under us: take what the generic extractor finds.
+    @cached_property
+    def root(self) -> Any:
+        return self.response.selector.root
 
-        Only when it reads the page as an article: a video-only page would
-        otherwise get a related card's summary as its body.
+    @cached_property
+    def own_key(self) -> str:
+        return url_key(self.response.url)
+
+    def _article_link(self, element: Any) -> str | None:
+        """The absolute URL of another Daily8 article that ``element`` links to."""
+        href = element.get("href") if element.tag == "a" else None
+        if not href:
+            return None
+        url = self.response.urljoin(href.strip())
+        if not is_article_url(url) or url_key(url) == self.own_key:
+            return None
+        return url
+
+    @cached_property
+    def blocks(self) -> list[Block]:
+        """The page's visible text in document order, as blocks."""
+        out: list[Block] = []
+        body = self.root.find("body")
+        self._collect(body if body is not None else self.root, None, out)
+        for block in out:
+            block.prose = block.link is None and _reads_as_prose(block.text)
+        return out
+
+    def _collect(self, element: Any, link: str | None, out: list[Block]) -> None:
+        """Split ``element`` into blocks: an element whose children are all inline is one."""
+        if not isinstance(element.tag, str) or element.tag in _NOT_TEXT:
+            return
+        link = self._article_link(element) or link
+        block_children = [child for child in element if self._is_block(child)]
+        if not block_children:
+            text = _visible_text(element)
+            if text:
+                out.append(Block(element, text, link or self._inner_link(element, text)))
+            return
+        own = normalize_text(element.text)
+        if own:
+            out.append(Block(element, own, link))
+        for child in element:
+            if child in block_children:
+                self._collect(child, link, out)
+            elif isinstance(child.tag, str) and child.tag not in _NOT_TEXT:
+                text = _visible_text(child)
+                if text:
+                    out.append(Block(child, text, self._article_link(child) or link))
+            tail = normalize_text(child.tail)
+            if tail:
+                out.append(Block(element, tail, link))
+
+    def _is_block(self, element: Any) -> bool:
+        """A block-level element, or an inline one wrapping blocks (a card inside a link)."""
+        tag = element.tag
+        if not isinstance(tag, str) or tag in _NOT_TEXT:
+            return False
+        return tag not in _INLINE or element in self._holds_blocks
+
+    @cached_property
+    def _holds_blocks(self) -> set[Any]:
+        holders: set[Any] = set()
+        for el in self.root.iter():
+            if isinstance(el.tag, str) and el.tag not in _INLINE and el.tag not in _NOT_TEXT:
+                for ancestor in el.iterancestors():
+                    if ancestor in holders:
+                        break
+                    holders.add(ancestor)
+        return holders
+
+    def _inner_link(self, element: Any, text: str) -> str | None:
+        """The article a block links to when the link is most of its text (a card's
+        title), not a link inside a sentence."""
+        for a in element.iter("a"):
+            url = self._article_link(a)
+            if url and 2 * len(_visible_text(a)) >= len(text):
+                return url
+        return None
+
+    @cached_property
+    def body_run(self) -> list[Block]:
+        """The story text: the run of prose blocks holding the most text.
+
+        A block linking to another article (a card) breaks a run, so card
+        summaries never join the story and never form a long run themselves.
         """
-        generic = GenericArticlePage(self.response)
-        if not generic.is_article():
-            return
-        found = generic.extract()
-        for name, value in found.values.items():
-            extraction.offer(name, value, f"generic/{found.methods[name]}")
+        runs: list[list[Block]] = []
+        current: list[Block] = []
+        gap = 0
+        cards = self.card_elements
+        for block in self.blocks:
+            if block.link is not None or block.element in cards:
+                current, gap = self._close(runs, current), 0
+                continue
+            if block.prose:
+                current.append(block)
+                gap = 0
+            elif current:
+                gap += 1
+                if gap > _MAX_GAP:
+                    current, gap = self._close(runs, current), 0
+                else:
+                    current.append(block)
+        self._close(runs, current)
+        if not runs:
+            return []
+        best = max(runs, key=lambda run: sum(len(b.text) for b in run if b.prose))
+        while best and not best[-1].prose:
+            best.pop()
+        return best
 
-    def _json_ld(self, extraction: Extraction) -> None:
+    @staticmethod
+    def _close(runs: list[list[Block]], run: list[Block]) -> list[Block]:
+        if any(block.prose for block in run):
+            runs.append(run)
+        return []
+
+    @cached_property
+    def dom_body(self) -> list[str]:
+        """The story's paragraphs, without Daily8's interface text."""
+        return [b.text for b in self.body_run if not is_daily8_boilerplate(b.text)]
+
+    @cached_property
+    def story_elements(self) -> set[Any]:
+        return {block.element for block in self.body_run}
+
+    @cached_property
+    def cards(self) -> list[Card]:
+        """Related cards: each link to another article that is not inside a sentence,
+        grown to the largest element around it that links to no other article and
+        holds at most one prose block (a card's summary; a story holds more)."""
+        prose = {block.element for block in self.blocks if block.prose}
+        in_prose: dict[Any, int] = {}
+        for element in prose:
+            for el in (element, *element.iterancestors()):
+                in_prose[el] = in_prose.get(el, 0) + 1
+        cards: dict[str, Card] = {}
+        for a in self.root.iter("a"):
+            url = self._article_link(a)
+            if url is None or any(el in prose for el in a.iterancestors()):
+                continue  # a link inside a sentence of the story
+            card = cards.get(url)
+            if card is None:
+                card = cards[url] = Card(url, self._card_root(a, url, in_prose))
+            if a in self._holds_blocks:  # a link around the whole card: its first line
+                lines = (b.text for b in self.blocks if b.link == url)
+                card.link_texts.append(next((t for t in lines if len(t) >= _MIN_HEADLINE), ""))
+            else:
+                card.link_texts.append(
+                    _visible_text(a) or normalize_text(" ".join(a.xpath(".//img/@alt")))
+                )
+        return list(cards.values())
+
+    def _card_root(self, link: Any, url: str, in_prose: dict[Any, int]) -> Any:
+        root = link
+        for parent in link.iterancestors():
+            if parent.tag in ("body", "html") or in_prose.get(parent, 0) > 1:
+                break
+            targets = {self._article_link(a) for a in parent.iter("a")} - {None}
+            if targets - {url}:
+                break
+            root = parent
+        return root
+
+    @cached_property
+    def card_elements(self) -> set[Any]:
+        return {el for card in self.cards for el in card.root.iter()}
+
+    def _outside_cards(self, block: Block) -> bool:
+        return block.element not in self.card_elements and block.link is None
+
+    def _site_link(self, element: Any) -> bool:
+        """Whether ``element`` sits in a link to a page of this site (navigation)."""
+        own = urlsplit(self.response.url).hostname
+        for el in (element, *element.iterancestors()):
+            if el.tag == "a" and el.get("href"):
+                return urlsplit(self.response.urljoin(el.get("href").strip())).hostname == own
+        return False
+
+    # --- structured data -------------------------------------------------------------------
+
+    @cached_property
+    def jsonld_article(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
+        """The page's article node and an ``@id`` index to resolve its references."""
         scripts = self.response.xpath('//script[@type="application/ld+json"]/text()').getall()
-        for node in parse_jsonld(scripts, issues=[]).top:
-            if not is_article_type(node_types(node)):
-                continue
-            _offer_fields(extraction, node, JSON_LD_FIELDS, "json-ld")
-            image = node.get("image")
-            if isinstance(image, list):
-                image = image[0] if image else None
-            if isinstance(image, dict):
-                image = image.get("url")
-            extraction.offer("mainImage", image, "json-ld")
-            source = node.get("sourceOrganization")
-            if isinstance(source, dict):
-                url = source.get("url") or node.get("isBasedOn")
-                extraction.offer("source", {"name": source.get("name"), "url": url}, "json-ld")
+        jsonld = parse_jsonld(scripts, issues=[])
+        index = {str(n["@id"]): n for n in jsonld.nodes if "@id" in n and len(n) > 2}
+        for node in jsonld.top + jsonld.nodes:
+            if is_article_type(node_types(node)):
+                return node, index
+        return None
 
-    def _next_data(self, extraction: Extraction) -> None:
-        text = self.response.xpath('//script[@id="__NEXT_DATA__"]/text()').get()
-        try:
-            article = loads_lenient(text or "")["props"]["pageProps"]["article"]
-        except (KeyError, TypeError):
-            logger.debug("No article in __NEXT_DATA__ on %s", self.response.url)
+    @cached_property
+    def meta(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for el in self.root.iter("meta"):
+            name = (el.get("property") or el.get("name") or "").strip().lower()
+            content = el.get("content")
+            if name and content and name not in found:
+                found[name] = content
+        return found
+
+    @cached_property
+    def site_names(self) -> set[str]:
+        names = {*SITE_NAMES, self.meta.get("og:site_name", "")}
+        host = (urlsplit(self.response.url).hostname or "").removeprefix("www.")
+        names.add(host.split(".")[0])
+        return {_key(name) for name in names if name}
+
+    def strip_site(self, title: str) -> str:
+        """``Headline | Daily8`` -> ``Headline``: parts naming the site go."""
+        parts = _TITLE_SEPARATORS.split(normalize_text(title))
+        kept = [part for part in parts if _key(part) not in self.site_names]
+        return " - ".join(kept) if kept and len(kept) < len(parts) else normalize_text(title)
+
+    @cached_property
+    def page_title(self) -> str | None:
+        title = self.root.findtext(".//title")
+        text = self.strip_site(title) if title else ""
+        return text if text and _key(text) not in self.site_names else None
+
+    @cached_property
+    def doubled_headlines(self) -> list[str]:
+        """Texts shown twice outside the cards (heading + image alt, two headings)."""
+        seen: dict[str, list[Any]] = {}
+        for block in self.blocks:
+            if self._outside_cards(block) and not block.prose:
+                seen.setdefault(block.text, []).append(block.element)
+        for img in self.root.iter("img"):
+            alt = normalize_text(img.get("alt"))
+            if alt and img not in self.card_elements:
+                seen.setdefault(alt, []).append(img)
+        return [
+            text
+            for text, elements in seen.items()
+            if len(elements) >= 2 and _MIN_HEADLINE <= len(text) <= _MAX_HEADLINE and " " in text
+        ]
+
+    def _titles(self) -> list[str]:
+        """What the page says its headline is, for matching state objects and doubles."""
+        titles = [self.meta.get("og:title"), self.meta.get("twitter:title"), self.page_title]
+        node = self.jsonld_article
+        if node is not None:
+            titles.insert(0, _str(node[0].get("headline")))
+        return [self.strip_site(t) for t in titles if t]
+
+    @cached_property
+    def app_state(self) -> tuple[str, dict[str, Any], str] | None:
+        """``(method, object, headline)``: the embedded object holding the page's headline.
+
+        Keys differ between apps and deploys, so the object is found by value: it
+        holds a string equal to the headline the page shows (title, og:title, the
+        doubled heading), whatever its key and wherever it sits.
+        """
+        wanted = {_key(t) for t in self._titles() + self.doubled_headlines}
+        wanted.discard("")
+        if not wanted:
+            return None
+        for method, data in self._state_blobs():
+            for node in walk_dicts(data):
+                for value in node.values():
+                    if isinstance(value, str) and _key(value) in wanted:
+                        return method, node, value
+        return None
+
+    def _state_blobs(self) -> Iterator[tuple[str, Any]]:
+        yield from state_scripts(self.root)
+        for script in self.root.iter("script"):
+            kind = (script.get("type") or "").lower()
+            if kind == "application/json" and script.get("id") != "__NEXT_DATA__":
+                data = loads_lenient(script.text or "")
+                if data is not None:
+                    yield "app-state", data
+
+    # --- extraction ------------------------------------------------------------------------
+
+    def extract(self) -> Extraction:
+        out = Extraction()
+        self._jsonld(out)
+        self._app_state(out)
+        self._meta(out)
+        self._dom(out)
+        self._app_state_source(out)
+        if any(name not in out.values for name in CORE_FIELDS):
+            self._generic(out)
+        return out
+
+    def _generic(self, out: Extraction) -> None:
+        """Per field, what the generic extractor finds where this page object found nothing.
+
+        Not a body read from the DOM when the page shows no prose: on a video-only
+        page that would be a card's summary or the footer.
+        """
+        found = GenericArticlePage(self.response).extract()
+        for name, value in found.values.items():
+            method = found.methods[name]
+            if name in ("relatedArticles", "authors"):
+                continue  # the cards are read here; Daily8's byline names a publisher
+            if name == "articleBody" and not self.dom_body and method in ("trafilatura", "dom"):
+                continue  # no prose on the page: whatever text it found is not a story
+            out.offer(name, value, f"generic/{method}")
+
+    def _jsonld(self, out: Extraction) -> None:
+        if self.jsonld_article is None:
             return
-        if isinstance(article, dict):
-            _offer_fields(extraction, article, NEXT_DATA_FIELDS, "next-data")
-
-    def _meta(self, extraction: Extraction) -> None:
-        def meta(attribute: str, name: str) -> str | None:
-            return self.response.css(f'meta[{attribute}="{name}"]::attr(content)').get()
-
-        canonical = self.response.css('link[rel="canonical"]::attr(href)').get()
-        extraction.offer("canonicalUrl", canonical, "meta")
-        extraction.offer("description", meta("name", "description"), "meta")
-        for name, prop in (
-            ("headline", "og:title"),
-            ("canonicalUrl", "og:url"),
-            ("mainImage", "og:image"),
-            ("datePublishedRaw", "article:published_time"),
-        ):
-            extraction.offer(name, meta("property", prop), "opengraph")
-
-    def _dom(self, extraction: Extraction) -> None:
-        response = self.response
-        method = "dom"
-        extraction.offer("headline", [_text(h1) for h1 in response.css("h1")], method)
-        byline = response.css(".article-byline")
-        source = {
-            "name": byline.css(".article-source ::text").get(),
-            "url": byline.css("a::attr(href)").get(),
-        }
-        if source["name"]:
-            extraction.offer("source", source, method)
-        if "datePublishedRaw" not in extraction.values:
-            # The byline's text is the publisher glued to the date; the loader splits it.
-            extraction.offer("byline", byline.xpath("string()").get(), method)
-        paragraphs = response.css(".article-content p") or response.xpath(
-            "//article//p[not(ancestor::*[contains(@class, 'promo')"
-            " or contains(@class, 'comments') or contains(@class, 'related')])]"
+        node, index = self.jsonld_article
+        method = "json-ld"
+        out.offer("headline", _str(node.get("headline")), method)
+        out.offer("datePublishedRaw", _str(node.get("datePublished")), method)
+        out.offer("dateModifiedRaw", _str(node.get("dateModified")), method)
+        body = node.get("articleBody")
+        out.offer("articleBody", body if isinstance(body, (str, list)) else None, method)
+        out.offer("inLanguage", _str(node.get("inLanguage")), method)
+        out.offer("canonicalUrl", _url(node.get("url"), index), method)
+        image = node.get("image")
+        out.offer(
+            "mainImage",
+            _url(image[0] if isinstance(image, list) and image else image, index),
+            method,
         )
-        extraction.offer("articleBody", [_text(p) for p in paragraphs], method)
-        extraction.offer("inLanguage", response.xpath("/html/@lang").get(), method)
-        extraction.offer("mainImage", response.css("article figure img::attr(src)").get(), method)
-        extraction.offer("relatedArticles", self._related_cards(), method)
+        for key in ("sourceOrganization", "isPartOf", "publisher"):
+            source = _resolve(node.get(key), index)
+            name = _str(source.get("name")) if isinstance(source, dict) else None
+            if name and _key(name) not in self.site_names:
+                url = _url(source.get("url"), index) or _str(node.get("isBasedOn"))
+                out.offer("source", {"name": name, "url": url}, method)
+                break
 
-    def _related_cards(self) -> list[dict[str, str | None]]:
-        cards = []
-        for card in self.response.css(".related .related-card"):
-            url = card.css("a::attr(href)").get()
-            if not url:
+    def _app_state(self, out: Extraction) -> None:
+        found = self.app_state
+        if found is None:
+            return
+        method, node, headline = found
+        out.offer("headline", headline, method)
+        body: list[str] = []
+        for key, value in node.items():
+            if _SOURCE_KEY.search(key):
                 continue
-            cards.append(
-                {
-                    "url": url,
-                    "headline": card.css(".related-title").xpath("string()").get()
-                    or card.css("a").xpath("string()").get(),
-                    "datePublishedRaw": card.css(".related-time").xpath("string()").get(),
-                }
-            )
-        return cards
+            if isinstance(value, str) and _NUMERIC_DATE.fullmatch(value.strip()):
+                name = "dateModifiedRaw" if _MODIFIED_KEY.search(key) else "datePublishedRaw"
+                out.offer(name, value, method)
+            else:
+                texts = _texts_of(value)
+                if sum(map(len, texts)) > sum(map(len, body)) and not _links_stories(value):
+                    body = texts
+        if sum(map(len, body)) >= _MIN_STATE_BODY:
+            out.offer("articleBody", body, method)
+
+    def _app_state_source(self, out: Extraction) -> None:
+        """The publisher under a source-like key of the app's story object: keys are
+        guesses, so the byline on the page outranks them."""
+        if self.app_state is None:
+            return
+        method, node, _ = self.app_state
+        for key, value in node.items():
+            if _SOURCE_KEY.search(key):
+                name = value if isinstance(value, str) else _first_text(value)
+                url = _first_url(value) if isinstance(value, dict) else None
+                if out.offer("source", {"name": name, "url": url} if name else None, method):
+                    return
+
+    def _meta(self, out: Extraction) -> None:
+        meta = self.meta
+        headline = meta.get("og:title") or meta.get("twitter:title")
+        out.offer("headline", self.strip_site(headline) if headline else None, "opengraph")
+        out.offer("datePublishedRaw", meta.get("article:published_time"), "opengraph")
+        out.offer("dateModifiedRaw", meta.get("article:modified_time"), "opengraph")
+        canonical = self.root.xpath("//link[@rel='canonical']/@href")
+        out.offer("canonicalUrl", canonical[0] if canonical else None, "meta")
+        out.offer("canonicalUrl", meta.get("og:url"), "opengraph")
+        out.offer("mainImage", meta.get("og:image"), "opengraph")
+        out.offer("description", meta.get("description") or meta.get("og:description"), "meta")
+
+    def _dom(self, out: Extraction) -> None:
+        headline = self._dom_headline()
+        if headline:
+            out.offer("headline", *headline)
+        byline = self._byline()
+        if byline:
+            name, url, date = byline
+            if name:
+                out.offer("source", {"name": name, "url": url}, "byline")
+            out.offer("datePublishedRaw", date, "byline")
+        out.offer("articleBody", self.dom_body, "dom")
+        out.offer("inLanguage", self.root.get("lang"), "dom")
+        out.offer("mainImage", self._headline_image(), "dom")
+        out.offer("relatedArticles", [self._card_record(card) for card in self.cards], "dom")
+
+    def _dom_headline(self) -> tuple[str, str] | None:
+        """The doubled heading (the one the title names, if several), else the title."""
+        doubled = self.doubled_headlines
+        titles = {_key(t) for t in self._titles()}
+        for text in doubled:
+            if _key(text) in titles:
+                return text, "doubled"
+        if doubled:
+            return doubled[0], "doubled"
+        if self.page_title:
+            return self.page_title, "title"
+        h1 = [b.text for b in self.blocks if b.element.tag == "h1"]
+        if h1:
+            return h1[0], "dom"
+        # No heading tag, title or double: the first sentence-length line above the story.
+        for block in self.header_blocks:
+            text = block.text
+            if (
+                len(text.split()) >= 3
+                and _MIN_HEADLINE <= len(text) <= _MAX_HEADLINE
+                and not _NUMERIC_DATE.search(text)
+                and not is_daily8_boilerplate(text)
+                and not is_boilerplate(text)
+            ):
+                return text, "dom"
+        return None
+
+    @cached_property
+    def header_blocks(self) -> list[Block]:
+        """Blocks above the story text, outside cards and navigation."""
+        blocks = []
+        for block in self.blocks:
+            if self.body_run and block is self.body_run[0]:
+                break
+            if self._outside_cards(block) and not self._site_link(block.element):
+                blocks.append(block)
+        return blocks
+
+    @cached_property
+    def _headline_keys(self) -> set[str]:
+        return {_key(t) for t in self._titles() + self.doubled_headlines}
+
+    def _byline(self) -> tuple[str | None, str | None, str | None] | None:
+        """``(publisher, publisher URL, date text)`` from the story's byline.
+
+        The byline is where a date (DD-MM-YYYY, as Daily8 writes it) ends a line,
+        or follows a short name-like text in the previous element: "Russia
+        Today17-05-2025", ``<span>Valley Courier</span><span>12-08-2025</span>``.
+        Without a name next to the date (or without a date), the publisher is the
+        name-like line before the story: one linking off the site, else the first.
+        """
+        story_start = self.body_run[0] if self.body_run else None
+        previous: Block | None = None
+        before_story: list[Block] = []
+        in_header = True
+        name = url = date = None
+        for block in self.blocks:
+            if block is story_start:
+                in_header, previous = False, None
+            if (
+                not self._outside_cards(block)
+                or block.element in self.story_elements
+                or self._site_link(block.element)
+            ):
+                previous = None
+                continue
+            if (
+                date is None
+                and len(block.text) <= _MAX_NAME_CHARS + 12
+                and _BYLINE_DATE.search(block.text)
+            ):
+                name, date = split_byline(block.text)
+                if name is not None:
+                    url = self._offsite_link(block.element)
+                elif previous is not None and self._name_like(previous.text):
+                    name, url = previous.text, self._offsite_link(previous.element)
+                previous = None
+                continue
+            previous = block
+            if in_header:
+                before_story.append(block)
+        if name is None:
+            names = [(b.text, self._offsite_link(b.element)) for b in before_story]
+            names = [(text, link) for text, link in names if self._name_like(text)]
+            linked = [(text, link) for text, link in names if link]
+            if linked or names:
+                name, url = (linked or names)[0]
+        return (name, url, date) if name or date else None
+
+    def _name_like(self, text: str) -> bool:
+        return (
+            len(text) <= _MAX_NAME_CHARS
+            and len(text.split()) <= _MAX_NAME_WORDS
+            and any(c.isalpha() for c in text)
+            and _key(text) not in self._headline_keys
+            and _key(text) not in self.site_names
+            and not is_daily8_boilerplate(text)
+            and not is_boilerplate(text)
+            and not _NUMERIC_DATE.search(text)
+        )
+
+    def _offsite_link(self, element: Any) -> str | None:
+        """The publisher's URL when its name links off the site."""
+        own = urlsplit(self.response.url).hostname
+        for el in (*element.iter("a"), *element.iterancestors("a")):
+            if el.get("href"):
+                url = self.response.urljoin(el.get("href").strip())
+                if urlsplit(url).hostname not in (own, None):
+                    return url
+        return None
+
+    def _headline_image(self) -> str | None:
+        for img in self.root.iter("img"):
+            if img.get("src") and _key(img.get("alt") or "") in self._headline_keys - {""}:
+                return self.response.urljoin(img.get("src"))
+        return None
+
+    def _card_record(self, card: Card) -> dict[str, str | None]:
+        """A card's URL, headline (the first line of its link, else the longest short line
+        of the card) and time."""
+        headline = next((t for t in card.link_texts if t), None)
+        when = None
+        for el in card.root.iter():
+            if not isinstance(el.tag, str) or el.tag in _NOT_TEXT:
+                continue
+            for text in (
+                normalize_text(el.text),
+                normalize_text(el.tail) if el is not card.root else "",
+            ):
+                name, date = split_byline(text) if text else (None, None)
+                if date and not name and when is None:
+                    when = text
+        if headline is None:
+            lines = [normalize_text(t) for t in card.root.itertext()]
+            lines = [t for t in lines if _MIN_HEADLINE <= len(t) <= _MAX_HEADLINE]
+            headline = max(lines, key=len, default=None)
+        return {"url": card.url, "headline": headline, "datePublishedRaw": when}
+
+
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
+_LONG_PROSE = 250
+
+
+def _reads_as_prose(text: str) -> bool:
+    """A paragraph of a story: long, and ending as a sentence does (headlines do not)."""
+    return len(text) >= _LONG_PROSE or (
+        len(text) >= _PROSE_CHARS and _SENTENCE_END.search(text) is not None
+    )
+
+
+def _visible_text(element: Any) -> str:
+    parts = element.xpath(
+        ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
+        " or ancestor::template)]"
+    )
+    return normalize_text("".join(parts))
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _resolve(value: Any, index: dict[str, dict[str, Any]]) -> Any:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict) and "@id" in value and len(value) <= 2:
+        return index.get(str(value["@id"]), value)
+    return value
+
+
+def _url(value: Any, index: dict[str, dict[str, Any]]) -> str | None:
+    value = _resolve(value, index)
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("contentUrl")
+    return _str(value)
+
+
+def _first_text(value: Any) -> str | None:
+    """A name held in an object under any key: its first short string that is no URL."""
+    for node in walk_dicts(value, limit=50):
+        for item in node.values():
+            if (
+                isinstance(item, str)
+                and 0 < len(item) <= _MAX_NAME_CHARS
+                and "://" not in item
+                and (" " in item or item[:1].isupper())  # a name, not a slug or an id
+            ):
+                return item
+    return None
+
+
+def _first_url(value: dict[str, Any]) -> str | None:
+    for node in walk_dicts(value, limit=50):
+        for item in node.values():
+            if isinstance(item, str) and item.startswith(("http://", "https://")):
+                return item
+    return None
+
+
+def _texts_of(value: Any) -> list[str]:
+    """Paragraph texts of a body held as a string, a list of strings or of text blocks."""
+    if isinstance(value, str):
+        return [line for line in value.split("\n") if line.strip()]
+    if isinstance(value, dict):
+        return max((_texts_of(item) for item in value.values()), key=_chars, default=[])
+    if not isinstance(value, list):
+        return []
+    texts: list[str] = []
+    for item in value:
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, dict):
+            strings = [v for v in item.values() if isinstance(v, str)]
+            if strings:
+                texts.append(max(strings, key=len))
+    return texts
+
+
+def _chars(texts: list[str]) -> int:
+    return sum(map(len, texts))
+
+
+def _links_stories(value: Any) -> bool:
+    """Whether a list holds other stories (ids or article URLs): related, not body."""
+    for node in walk_dicts(value, limit=200):
+        for item in node.values():
+            if isinstance(item, str) and (_HEX_ID.match(item) or is_article_url(item)):
+                return True
+    return False

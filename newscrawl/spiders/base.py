@@ -277,7 +277,18 @@ class ArticleSpider(scrapy.Spider):
         return True
 
     def drop(self, response: Response, reason: str) -> None:
-        """Count and log a page requested as an article that gives no record."""
+        """Count and log a page requested as an article that gives no record.
+
+        Not yet for a static app shell in a crawl that may render: the render
+        middleware fetches it again through the browser, and that page counts.
+        """
+        if (
+            self.render != browser.NEVER
+            and "playwright" not in response.flags
+            and browser.looks_like_app_shell(response)
+        ):
+            self.logger.debug("App shell at %s: judged once rendered", response.url)
+            return
         self.crawler.stats.inc_value(f"{STATS_DROPPED}/{reason}")
         self.logger.warning("Dropped %s: %s", reason, response.url)
 
