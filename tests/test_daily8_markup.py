@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import temporary_database
-from crawl_helpers import crawl_daily8, query
 from lxml import html as lxml_html
 from scrapy.http import HtmlResponse
 
@@ -25,6 +23,8 @@ from newscrawl.demo.site import MARKUPS, SERVER_MARKUPS, SampleSite, StorySpec
 from newscrawl.loaders import ArticleLoader
 from newscrawl.pages.daily8 import Daily8ArticlePage
 from newscrawl.processors import url_key
+from tests.support.crawl import crawl_daily8, query
+from tests.support.database import temporary_database
 
 BASE = "http://127.0.0.1:8008"
 SITE = SampleSite()

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from crawl_helpers import ROOT, TEST_SETTINGS, run_crawl
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
@@ -21,6 +20,7 @@ from newscrawl.demo.site import SampleSite
 from newscrawl.spiders.base import ARTICLE, LISTING
 from newscrawl.spiders.daily8 import Daily8Spider
 from newscrawl.spiders.news import NewsSpider
+from tests.support.crawl import ROOT, TEST_SETTINGS, run_crawl
 
 SITE = SampleSite(n_articles=16)
 BASE = "http://127.0.0.1:8008"
