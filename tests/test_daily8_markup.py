@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 from lxml import html as lxml_html
+from playwright.sync_api import sync_playwright
 from scrapy.http import HtmlResponse
 
+from newscrawl.browser import resolve_executable
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import MARKUPS, SERVER_MARKUPS, SampleSite, StorySpec
 from newscrawl.loaders import ArticleLoader
@@ -157,6 +159,32 @@ def test_a_crawl_stores_every_story_of_every_markup_once(pg_dsn: str, tmp_path: 
         got = (row["headline"], row["article_body"], row["source_name"])
         assert got == (spec.headline, spec.body, spec.source_name), spec.variant
     assert {site.spec(i).variant for i in expected} == set(MARKUPS)
-    assert result.stat("newscrawl/browser/rendered") >= 2, result.stats
+    clients = sum(site.spec(i).variant == "client" for i in expected)
+    assert result.stat("newscrawl/browser/rendered") >= clients >= 1, result.stats
     assert result.stat("newscrawl/dropped/no_body") == 1  # the video-only story
     assert result.stat("log_count/ERROR") == 0
+
+
+def test_client_rendered_record_survives_a_redesign(tmp_path: Path) -> None:
+    """The client-rendered markup, as the browser builds it, mutated like the others."""
+    site = SampleSite(n_articles=14, markups=MARKUPS)
+    spec = next(s for s in site.stories.values() if s.variant == "client")
+    with SiteServer(site) as server, sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=resolve_executable(None))
+        try:
+            tab = chromium.new_page()
+            tab.goto(f"{server.url}{spec.path}")
+            tab.wait_for_selector("a[href*='/article/']")
+            rendered = tab.content().encode()
+        finally:
+            chromium.close()
+        base = server.url
+    url = f"{base}{spec.path}"
+    original = fields(record(url, rendered))
+    assert original == {
+        **truth(spec),
+        "related": [f"{base}{site.card_spec(r).path}" for r in spec.related],
+    }
+    for seed in range(3):
+        mutated = mutate(rendered, random.Random(f"{spec.id}:{seed}"))
+        assert fields(record(url, mutated)) == original, seed

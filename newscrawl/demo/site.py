@@ -42,9 +42,13 @@ from newscrawl.demo import markups
 DEFAULT_HOST = "127.0.0.1:8008"
 """Host used for absolute URLs when the caller gives none (the saved fixtures use it)."""
 
-MARKUPS = ("classic", "semantic", "hashed", "opengraph", "json-ld-graph", "next-app", "client")
-SERVER_MARKUPS = MARKUPS[:-1]
-"""Markups readable without a browser: the default, so crawls need no Chromium."""
+MARKUPS = (
+    "classic", "semantic", "hashed", "opengraph", "json-ld-graph", "next-app", "client", "dom-only"
+)  # fmt: skip
+SERVER_MARKUPS = MARKUPS[:6]
+"""The default: every team's markup that reads without a browser (so crawls need no
+Chromium). ``client`` is rendered by its script; ``dom-only`` is the classic page
+without structured data, for tests that damage its DOM."""
 RELATIVE_TIMES = (
     "a minute ago",
     "9 minutes ago",
@@ -589,7 +593,7 @@ class SampleSite:
     def _article(self, spec: StorySpec, base: str) -> Resource:
         spec = self._served(spec)
         related = [self.card_spec(story_id) for story_id in spec.related]
-        if spec.variant != "classic":
+        if spec.variant not in ("classic", "dom-only"):
             times = [self.relative_time(r.id) for r in related]
             page = markups.render(spec, base, related, times)
             body = page.encode(spec.charset, "xmlcharrefreplace")
@@ -598,21 +602,24 @@ class SampleSite:
         headline, source = _esc(spec.headline), _esc(spec.source_name)
         head = [] if spec.charset != "utf-8" else ['<meta charset="utf-8">']
         head.append(f"<title>{headline} | Daily8</title>")
-        head.append(f'<link rel="canonical" href="{url}">')
+        structured = spec.variant == "classic"  # "dom-only": the same page without it
+        if structured:
+            head.append(f'<link rel="canonical" href="{url}">')
         head.append(f'<meta name="description" content="{_esc(" ".join(spec.paragraphs)[:150])}">')
-        head.append(
-            f'<meta property="og:type" content="article"><meta property="og:title" '
-            f'content="{headline}">\n<meta property="og:url" content="{url}"><meta '
-            f'property="og:image" content="{image}">\n<meta property="og:site_name" '
-            'content="Daily8">'
-            + (
-                f'<meta property="article:published_time" content="{spec.date_iso}">'
-                if spec.date_iso
-                else ""
+        if structured:
+            head.append(
+                f'<meta property="og:type" content="article"><meta property="og:title" '
+                f'content="{headline}">\n<meta property="og:url" content="{url}"><meta '
+                f'property="og:image" content="{image}">\n<meta property="og:site_name" '
+                'content="Daily8">'
+                + (
+                    f'<meta property="article:published_time" content="{spec.date_iso}">'
+                    if spec.date_iso
+                    else ""
+                )
             )
-        )
-        ld_json = _script_json(_json_ld(spec, url, image))
-        head.append(f'<script type="application/ld+json">{ld_json}</script>')
+            ld_json = _script_json(_json_ld(spec, url, image))
+            head.append(f'<script type="application/ld+json">{ld_json}</script>')
         date_span = f'<span class="article-date">{spec.date_raw}</span>' if spec.date_raw else ""
         content = "".join(f"<p>{_esc(p)}</p>" for p in spec.paragraphs)
         cards = "".join(self._card(r) for r in related)

@@ -246,7 +246,36 @@ class Daily8ArticlePage(ArticlePage):
         best = max(runs, key=lambda run: sum(len(b.text) for b in run if b.prose))
         while best and not best[-1].prose:
             best.pop()
-        return best
+        # A run is a slice of the blocks; grow it by the short paragraphs beside it.
+        first = last = self.blocks.index(best[0])
+        last += len(best) - 1
+        while (
+            first > 0
+            and self._beside(self.blocks[first - 1], self.blocks[first])
+            and not _reads_as_name(self.blocks[first - 1].text)  # an undated byline
+        ):
+            first -= 1
+        while last + 1 < len(self.blocks) and self._beside(
+            self.blocks[last + 1], self.blocks[last]
+        ):
+            last += 1
+        return self.blocks[first : last + 1]
+
+    def _beside(self, block: Block, neighbour: Block) -> bool:
+        """A short paragraph of the story itself (a one-line lead, a cut-off last one): the
+        same tag in the same parent as the story's paragraph next to it (or one wrapper
+        up), and no heading, date or interface text."""
+        return (
+            block.link is None
+            and block.element.tag == neighbour.element.tag
+            and block.element.getparent()
+            in (neighbour.element.getparent(), neighbour.element.getparent().getparent())
+            and block.element not in self.card_elements
+            and _key(block.text) not in self._headline_keys
+            and not _NUMERIC_DATE.search(block.text)
+            and not is_daily8_boilerplate(block.text)
+            and not is_boilerplate(block.text)
+        )
 
     @staticmethod
     def _close(runs: list[list[Block]], run: list[Block]) -> list[Block]:
@@ -526,7 +555,17 @@ class Daily8ArticlePage(ArticlePage):
         out.offer("relatedArticles", [self._card_record(card) for card in self.cards], "dom")
 
     def _dom_headline(self) -> tuple[str, str] | None:
-        """The doubled heading (the one the title names, if several), else the title."""
+        """The ``h1``; the doubled heading (the one the title names, if several); the
+        title; the first sentence-length line above the story."""
+        h1 = [
+            b.text
+            for b in self.blocks
+            if b.element.tag == "h1"
+            and self._outside_cards(b)
+            and _key(b.text) not in self.site_names
+        ]
+        if h1:
+            return h1[0], "dom"
         doubled = self.doubled_headlines
         titles = {_key(t) for t in self._titles()}
         for text in doubled:
@@ -536,10 +575,6 @@ class Daily8ArticlePage(ArticlePage):
             return doubled[0], "doubled"
         if self.page_title:
             return self.page_title, "title"
-        h1 = [b.text for b in self.blocks if b.element.tag == "h1"]
-        if h1:
-            return h1[0], "dom"
-        # No heading tag, title or double: the first sentence-length line above the story.
         for block in self.header_blocks:
             text = block.text
             if (
@@ -672,6 +707,18 @@ def _reads_as_prose(text: str) -> bool:
     """A paragraph of a story: long, and ending as a sentence does (headlines do not)."""
     return len(text) >= _LONG_PROSE or (
         len(text) >= _PROSE_CHARS and _SENTENCE_END.search(text) is not None
+    )
+
+
+_NAME_PARTICLES = frozenset({"of", "the", "and", "&", "de", "da", "di", "du", "la", "le", "von"})
+
+
+def _reads_as_name(text: str) -> bool:
+    """A publisher's name: a few words, each capitalised but for particles."""
+    words = text.split()
+    return 0 < len(words) <= _MAX_NAME_WORDS and all(
+        word[:1].isupper() or word[:1].isdigit() or word.lower() in _NAME_PARTICLES
+        for word in words
     )
 
 

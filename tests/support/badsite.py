@@ -75,9 +75,9 @@ class BadSite:
     """The cases, and a ``render`` for :class:`~newscrawl.demo.server.SiteServer`."""
 
     def __init__(self) -> None:
-        self._sample = SampleSite(n_articles=200)
-        # Stories shown without structured data (the sample site's "dom-only" variant),
+        # Stories shown without structured data (the sample site's "dom-only" markup),
         # so the damaged DOM is what the crawler reads.
+        self._sample = SampleSite(n_articles=200, markups=("dom-only",))
         self._stories = iter(self._sample.spec(self._sample.ids[i]) for i in range(15, 200, 4))
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -287,10 +287,10 @@ class BadSite:
             STORED,
             edited(
                 (h1, f'<h1 class="article-title">{html.escape(INJECTION, quote=False)}</h1>'),
-                (content, f"{content}<p>{html.escape(INJECTION, quote=False)}</p>"),
+                (content, f"{content}<p>{html.escape(INJECTION, quote=False)} wrote a reader.</p>"),
             ),
             headline=INJECTION,
-            body_starts=INJECTION + "\n",
+            body_starts=INJECTION + " wrote a reader.\n",
         )
         nul_ld = json.dumps({"@type": "NewsArticle", "headline": "Nul\u0000 in JSON"})
         self._add(
