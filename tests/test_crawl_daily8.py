@@ -64,7 +64,8 @@ def test_stored_fields_are_clean(crawled: Crawled) -> None:
         assert row["headline"] == spec.headline
         assert row["article_body"] == spec.body
         assert row["source_name"] == spec.source_name
-        assert row["source_url"] == spec.source_url
+        if spec.variant in ("classic", "hashed"):  # the markups that link the publisher's story
+            assert row["source_url"] == spec.source_url
         if spec.date_iso:
             assert row["date_published"].date().isoformat() == spec.date_iso
             assert row["date_published_precision"] == "day"

@@ -255,7 +255,7 @@ class PoisonSite(SampleSite):
     longer than the URL limit, one published at a UTC offset of +23:00."""
 
     def __init__(self, n_articles: int) -> None:
-        super().__init__(n_articles=n_articles)
+        super().__init__(n_articles=n_articles, markups=("classic",))  # it has a canonical URL
         special = self.special
         awkward = {special.duplicate_of, special.duplicate, special.latin1, *special.unlisted}
         # JSON-LD pages: their canonical URL and date are the ones replaced below.

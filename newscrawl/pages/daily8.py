@@ -32,6 +32,8 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
+from lxml import etree
+
 from newscrawl.pages.base import ArticlePage, Extraction
 from newscrawl.pages.generic import GenericArticlePage
 from newscrawl.pages.structured import (
@@ -149,10 +151,16 @@ class Daily8ArticlePage(ArticlePage):
         href = element.get("href") if element.tag == "a" else None
         if not href:
             return None
-        url = self.response.urljoin(href.strip())
-        if not is_article_url(url) or url_key(url) == self.own_key:
-            return None
-        return url
+        if href not in self._links:
+            url = self.response.urljoin(href.strip())
+            other = is_article_url(url) and url_key(url) != self.own_key
+            self._links[href] = url if other else None
+        return self._links[href]
+
+    @cached_property
+    def _links(self) -> dict[str, str | None]:
+        """href -> the other article's URL (None: not one), each resolved once."""
+        return {}
 
     @cached_property
     def blocks(self) -> list[Block]:
@@ -689,7 +697,8 @@ class Daily8ArticlePage(ArticlePage):
                 normalize_text(el.text),
                 normalize_text(el.tail) if el is not card.root else "",
             ):
-                name, date = split_byline(text) if text else (None, None)
+                short = 0 < len(text) <= _MAX_NAME_CHARS  # a time, not the summary
+                name, date = split_byline(text) if short else (None, None)
                 if date and not name and when is None:
                     when = text
         if headline is None:
@@ -722,12 +731,14 @@ def _reads_as_name(text: str) -> bool:
     )
 
 
+_VISIBLE_TEXT = etree.XPath(
+    ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::template)]"
+)
+
+
 def _visible_text(element: Any) -> str:
-    parts = element.xpath(
-        ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-        " or ancestor::template)]"
-    )
-    return normalize_text("".join(parts))
+    return normalize_text("".join(_VISIBLE_TEXT(element)))
 
 
 def _str(value: Any) -> str | None:
