@@ -24,7 +24,6 @@ generic boilerplate list.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,8 +44,6 @@ from newscrawl.pages.structured import (
     walk_dicts,
 )
 from newscrawl.processors import is_boilerplate, normalize_text, split_byline, url_key
-
-logger = logging.getLogger(__name__)
 
 ARTICLE_PATH_RE = re.compile(r"/[a-z]{2}/article/[0-9a-f]{32}/?$")
 SITE_NAMES = ("Daily8",)
@@ -440,7 +437,7 @@ class Daily8ArticlePage(ArticlePage):
         return None
 
     def _state_blobs(self) -> Iterator[tuple[str, Any]]:
-        yield from state_scripts(self.root)
+        yield from state_scripts(self.root, issues=[])
         for script in self.root.iter("script"):
             kind = (script.get("type") or "").lower()
             if kind == "application/json" and script.get("id") != "__NEXT_DATA__":
