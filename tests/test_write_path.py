@@ -262,7 +262,7 @@ class PoisonSite(SampleSite):
         dated = [
             story_id
             for story_id in sorted(self.expected_unique_stories() - awkward)
-            if self.spec(story_id).variant == "json-ld" and self.spec(story_id).date_iso
+            if self.spec(story_id).variant == "classic" and self.spec(story_id).date_iso
         ]
         self.poison_id, self.long_id, self.offset_id = dated[:3]
         self.paths = {
