@@ -6,6 +6,7 @@ site on 127.0.0.1; the callbacks' drop accounting is also checked on single page
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -60,7 +61,10 @@ def test_pages_requested_as_articles_give_an_item_or_a_counted_logged_reason(
     caplog.set_level(logging.WARNING)
 
     def run(resp: HtmlResponse) -> list:
-        return list(spider.parse_article(resp))
+        async def collect() -> list:  # extraction is awaited (in process: no pool opened)
+            return [output async for output in spider.parse_article(resp)]
+
+        return asyncio.run(collect())
 
     out = run(response(story.path))
     assert [o["headline"] for o in out if not isinstance(o, Request)] == [story.headline]
