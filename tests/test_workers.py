@@ -65,7 +65,8 @@ def test_workers_give_the_records_made_in_process() -> None:
             await pool.close()
 
     made = [item for item, _ in asyncio.run(in_workers())]
-    assert sum(item is not None for item in expected) > 80
+    # Both page objects read most stories (the generic one fewer of the div-paragraph markups).
+    assert sum(item is not None for item in expected) > len(responses)
     assert [dict(item) if item else None for item in made] == [
         dict(item) if item else None for item in expected
     ]
