@@ -348,6 +348,8 @@ class FrontierScheduler(BaseScheduler):
             self.remote_empty_since = None
         elif self.remote_empty_since is None:
             self.remote_empty_since = now
+        if self._done():  # the engine checks idleness on its 5-second heartbeat: now instead
+            self._wake_engine()
 
     async def _push_outbox(self) -> None:
         assert self.frontier is not None and self.spider is not None
