@@ -113,8 +113,19 @@ class ArticleSpider(scrapy.Spider):
         if request.meta.get(PAGE_KIND) == ARTICLE and "redirect_urls" not in request.meta:
             self.refund_budget(request.url)
 
-    def article_request(self, url: str, **kwargs: Any) -> Request | None:
-        """A request for an article page, or None when seen before or over its site's budget."""
+    def article_request(
+        self, url: str, *, parent: Response | None = None, **kwargs: Any
+    ) -> Request | None:
+        """A request for an article page, or None when seen before, over its site's budget
+        or, linked from ``parent``, beyond ``DEPTH_LIMIT``.
+
+        The depth is checked here, before the URL is marked seen: were it left to Scrapy's
+        depth middleware, a story first linked too deep would be dropped there and then
+        refused as seen when a sitemap or listing names it at a shallow depth.
+        """
+        if parent is not None and self.too_deep(parent):
+            self.crawler.stats.inc_value("depth/request_ignored_count")
+            return None
         key = url_key(url)
         if key in self._article_keys or not self.spend_budget(url):
             return None
@@ -123,6 +134,11 @@ class ArticleSpider(scrapy.Spider):
         kwargs.setdefault("priority", self.article_priority)
         kwargs.setdefault("meta", {})[PAGE_KIND] = ARTICLE
         return Request(url, **kwargs)
+
+    def too_deep(self, parent: Response) -> bool:
+        """Whether a link on ``parent`` lies beyond ``DEPTH_LIMIT`` (0: no limit)."""
+        limit = self.crawler.settings.getint("DEPTH_LIMIT")
+        return bool(limit) and parent.meta.get("depth", 0) + 1 > limit
 
     def spend_budget(self, url: str) -> bool:
         """Count one page against ``url``'s site; False once the site's budget is spent."""

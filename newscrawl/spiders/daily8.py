@@ -38,7 +38,7 @@ class Daily8Spider(ArticleSpider):
             url = response.urljoin(href)
             if self.is_article_url(url):
                 found = True
-                if request := self.article_request(url):
+                if request := self.article_request(url, parent=response):
                     yield request
         if not found:  # Daily8 listings always link stories: this one is broken or changed
             self.crawler.stats.inc_value(f"{STATS_LISTING}/empty")
@@ -59,5 +59,5 @@ class Daily8Spider(ArticleSpider):
         if self.complete(item, response):
             yield item
         for related in item.get("relatedArticles", []):
-            if request := self.article_request(related["url"]):
+            if request := self.article_request(related["url"], parent=response):
                 yield request

@@ -115,7 +115,7 @@ class NewsSpider(ArticleSpider):
                 " or local-name()='updated' or local-name()='date'])"
             ).strip()
             if link and self.is_recent(published):
-                request = self.article_request(response.urljoin(link))
+                request = self.article_request(response.urljoin(link), parent=response)
                 if request:
                     yield request
 
@@ -153,7 +153,7 @@ class NewsSpider(ArticleSpider):
             if link.nofollow or not self.is_allowed(link.url):
                 continue
             if looks_like_article_url(link.url):
-                if request := self.article_request(link.url):
+                if request := self.article_request(link.url, parent=response):
                     yield request
             elif self.spend_budget(link.url):  # unknown pages count against the budget too
                 yield self.listing_request(link.url)
