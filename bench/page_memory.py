@@ -79,6 +79,7 @@ def crawl(name: str, url: str, settings: dict[str, str], workdir: Path) -> dict[
         "run": name,
         "returncode": measured.returncode,
         "peak_rss_mb": measured.peak_rss_mb,
+        "startup_rss_mb": round(stats.get("memusage/startup", 0) / 2**20, 1),
         "wall_s": measured.wall_s,
         "items": stats.get("item_scraped_count", 0),
         "skipped": stats.get("newscrawl/errors/too_many_elements", 0),

@@ -480,7 +480,10 @@ def main() -> None:
     sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     log_level = int(sys.argv[1]) if len(sys.argv) > 1 else logging.INFO
-    serve(sys.stdin.buffer, sink, log_level)
+    try:
+        serve(sys.stdin.buffer, sink, log_level)
+    except BrokenPipeError:  # the crawl ended (and closed the pool) before this worker was ready
+        os._exit(0)  # no traceback, and no second one from flushing the closed pipe at exit
 
 
 if __name__ == "__main__":
