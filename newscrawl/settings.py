@@ -113,7 +113,7 @@ NEWSCRAWL_SCRAPYD_PASSWORD = os.environ.get("SCRAPYD_PASSWORD") or None
 SPIDER_MIDDLEWARES = {
     # Outermost: a failing Spider.start() is one error line and exit code 1.
     "newscrawl.middlewares.start.StartGuard": 10,
-    "newscrawl.middlewares.browser.RenderMiddleware": 550,
+    "newscrawl.browser.middleware.RenderMiddleware": 550,
     "newscrawl.middlewares.incremental.IncrementalMiddleware": 600,
     "newscrawl.workers.ExtractionFailures": 650,
 }
@@ -166,7 +166,7 @@ NEWSCRAWL_BROWSER_WAIT_TIMEOUT = 5.0  # seconds a rendered page may take to buil
 # (CDNs, APIs). Private addresses are refused either way; False: every browser request onsite.
 NEWSCRAWL_BROWSER_OFFSITE_ASSETS = True
 # Chromium calls these Google services despite the flags below; no page needs them. The
-# browser's traffic goes through newscrawl.guard_proxy, which refuses them without a count.
+# browser's traffic goes through newscrawl.browser.proxy, which refuses them without a count.
 NEWSCRAWL_BROWSER_BLOCKED_HOSTS = [
     "accounts.google.com",
     "clients2.google.com",
@@ -185,7 +185,7 @@ DOWNLOADER_MIDDLEWARES = {
     # After Scrapy's OffsiteMiddleware (50), which compares hosts only: ports too.
     "newscrawl.middlewares.guard.PortGuard": 60,
     "newscrawl.middlewares.guard.ResponseGuard": 540,
-    "newscrawl.middlewares.browser.BrowserMiddleware": 950,
+    "newscrawl.browser.middleware.BrowserMiddleware": 950,
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_BROWSER_PROVIDER = "newscrawl.browser.ChromiumProvider"
@@ -203,7 +203,7 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
         "--disable-component-update",
         "--disable-sync",
         "--disable-quic",
-        # WebRTC would reach addresses over UDP, around the browser's proxy (guard_proxy).
+        # WebRTC would reach addresses over UDP, around the browser's proxy (browser.proxy).
         "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     ],
 }

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from newscrawl import browser
-from newscrawl.guard_proxy import REFUSED_HEADER, GuardProxy
+from newscrawl.browser.proxy import REFUSED_HEADER, GuardProxy
 from newscrawl.offsite import Destinations
 from tests.support.crawl import CrawlResult, run_crawl
 

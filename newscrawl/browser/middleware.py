@@ -46,7 +46,7 @@ from newscrawl.browser import (
     missing_reason,
     render_meta,
 )
-from newscrawl.guard_proxy import REFUSED_HEADER
+from newscrawl.browser.proxy import REFUSED_HEADER
 from newscrawl.offsite import Destinations, host_port
 from newscrawl.vocab import ARTICLE, HTML_PAGE_KINDS, LISTING, PAGE_KIND, STATS_BROWSER
 

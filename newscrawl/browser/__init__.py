@@ -2,13 +2,13 @@
 
 Rendering costs a browser page per URL, so a crawl renders only when its mode
 asks for it (``-a render=auto|always|never``, see
-:mod:`newscrawl.middlewares.browser`). This module holds what does not depend
+:mod:`newscrawl.browser.middleware`). This module holds what does not depend
 on a running crawl: finding the system's Chromium (``NEWSCRAWL_BROWSER``, else
 the first of :data:`CANDIDATES`), installing scrapy-playwright's download
 handler only for crawls that may render, starting Playwright and its Node
 driver only when the first page asks for the browser (a crawl whose pages all
 read without one never starts it) with all its traffic through
-:mod:`newscrawl.guard_proxy`, what a rendered page waits for, and telling an app
+:mod:`newscrawl.browser.proxy`, what a rendered page waits for, and telling an app
 shell from a page with content.
 """
 
@@ -33,7 +33,7 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 from scrapy_playwright.provider import PlaywrightBrowserProvider
 
-from newscrawl.guard_proxy import GuardProxy
+from newscrawl.browser.proxy import GuardProxy
 from newscrawl.offsite import Destinations
 from newscrawl.vocab import STATS_BROWSER
 
