@@ -63,6 +63,8 @@ class ArticleSpider(scrapy.Spider):
     """The browser this crawl renders with (set at start; None: it renders nothing)."""
     extractor: Extractor
     sitemap_feed: SitemapFeed
+    depth_limit: int = 0
+    """``DEPTH_LIMIT``, read once: links beyond it are not requested (0: no limit)."""
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class ArticleSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.browser_executable = browser.configure(crawler.settings, spider.render)
         spider.extractor = Extractor.from_crawler(crawler)
+        spider.depth_limit = crawler.settings.getint("DEPTH_LIMIT")
         spider.sitemap_feed = SitemapFeed(
             batch=crawler.settings.getint("NEWSCRAWL_SITEMAP_BATCH"),
             next_batch=spider._next_sitemap_batch,
@@ -137,8 +140,7 @@ class ArticleSpider(scrapy.Spider):
 
     def too_deep(self, parent: Response) -> bool:
         """Whether a link on ``parent`` lies beyond ``DEPTH_LIMIT`` (0: no limit)."""
-        limit = self.crawler.settings.getint("DEPTH_LIMIT")
-        return bool(limit) and parent.meta.get("depth", 0) + 1 > limit
+        return bool(self.depth_limit) and parent.meta.get("depth", 0) + 1 > self.depth_limit
 
     def spend_budget(self, url: str) -> bool:
         """Count one page against ``url``'s site; False once the site's budget is spent."""
