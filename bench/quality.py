@@ -37,7 +37,7 @@ RESULT = RESULTS_DIR / "quality.json"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 EXTRACTORS = {
-    "newscrawl": "py:newscrawl.extract:harness_record",
+    "newscrawl": "py:newscrawl.extraction:harness_record",
     "trafilatura": "trafilatura",
 }
 

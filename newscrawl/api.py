@@ -42,7 +42,7 @@ def extract(
     ``pageType`` and ``probability`` say how likely it is one story. Raises
     :class:`ExtractionError` when the page cannot be read.
     """
-    from newscrawl.extract import extract_record
+    from newscrawl.extraction import extract_record
     from newscrawl.pages.base import ArticlePage
     from newscrawl.pages.generic import GenericArticlePage
     from newscrawl.pages.registry import SITE_PAGES

@@ -71,7 +71,7 @@ def extract(args: argparse.Namespace) -> int:
     Exit codes: 0 every page gave a record, 1 some did not (each is one error line, or
     an ``{"url", "error"}`` record in JSON formats), 2 a usage mistake.
     """
-    from newscrawl.extract import run_jsonl
+    from newscrawl.extraction import run_jsonl
 
     if args.jsonl:
         run_jsonl(sys.stdin, sys.stdout)
@@ -125,7 +125,7 @@ def _extract_one(source: str, url: str | None, page_class: Any) -> dict[str, Any
     """The record of one URL or saved page; ``{"url", "error"}`` with a one-line reason."""
     import urllib.error
 
-    from newscrawl.extract import extract_record, fetch
+    from newscrawl.extraction import extract_record, fetch
 
     if source.startswith(("http://", "https://")):
         try:

@@ -8,7 +8,7 @@ import json
 import pytest
 from scrapy.http import HtmlResponse
 
-from newscrawl.extract import extract_record
+from newscrawl.extraction import extract_record
 from newscrawl.pages.classify import PageSignals, classify, probability
 from newscrawl.pages.generic import GenericArticlePage
 from newscrawl.pages.structured import MAX_JSON_DEPTH, loads_lenient, too_deep

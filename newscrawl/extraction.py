@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-import types
 import urllib.request
 from collections.abc import Iterable
 from typing import IO, Any
@@ -118,15 +116,3 @@ def run_jsonl(lines: Iterable[str], out: IO[str]) -> int:
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         out.flush()
     return failures
-
-
-class _CallableModule(types.ModuleType):
-    """``newscrawl.extract(html, url=...)``: the Python API's name is also this module's."""
-
-    def __call__(self, html: str | bytes, url: str, **kwargs: Any) -> dict[str, Any]:
-        from newscrawl.api import extract
-
-        return extract(html, url, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
