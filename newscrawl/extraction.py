@@ -51,10 +51,7 @@ def extract_record(
         else:
             response = HtmlResponse(address, body=html, headers=headers)
         page = page_class(response) if page_class else page_for(response)
-        extraction = page.extract()
-        if extraction.page_type is None:
-            kind = page.page_class
-            extraction.page_type, extraction.probability = kind.page_type, kind.probability
+        extraction = page.read()
         item = ArticleLoader.from_extraction(extraction, response, spider=SPIDER)
         record: dict[str, Any] = ItemAdapter(item).asdict()
         if url is None:

@@ -95,9 +95,7 @@ def extract_response(
     reader = page_cls(response)
     if not reader.is_article():
         return None
-    return ArticleLoader.from_extraction(
-        reader.extract(), response, spider=spider, reference=fetched
-    )
+    return ArticleLoader.from_extraction(reader.read(), response, spider=spider, reference=fetched)
 
 
 class ExtractionError(Exception):

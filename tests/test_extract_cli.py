@@ -139,6 +139,8 @@ def test_extract_gives_the_crawls_record_for_every_sample_page(tmp_path: Path) -
     with SiteServer(site) as server:
         crawled = {r["url"]: r for r in newscrawl.crawl(f"{server.url}/en", spider="daily8")}
         assert len(crawled) >= 20
+        # The daily8 spider's records say what the page is, as extract's and news's do.
+        assert {(r["pageType"], r["probability"]) for r in crawled.values()} == {("article", 1.0)}
         listing = tmp_path / "urls.txt"
         listing.write_text("\n".join(crawled))
         done = run("--input-file", str(listing), "--page", "daily8.com", "--format", "jsonl")
@@ -160,7 +162,4 @@ def comparable(record: dict[str, Any]) -> dict[str, Any]:
     of related cards given as "an hour ago" (resolved against the download time)."""
     provenance = {k: v for k, v in record["provenance"].items() if k != "spider"}
     related = [{**card, "datePublished": None} for card in record.get("relatedArticles", [])]
-    # extract classifies every page (pageType, probability); the daily8 spider's records
-    # do not carry the classification (only article pages become items there).
-    rest = {k: v for k, v in record.items() if k not in ("pageType", "probability")}
-    return {**rest, "dateDownloaded": None, "provenance": provenance, "relatedArticles": related}
+    return {**record, "dateDownloaded": None, "provenance": provenance, "relatedArticles": related}

@@ -80,3 +80,13 @@ class ArticlePage:
 
     def extract(self) -> Extraction:
         raise NotImplementedError
+
+    def read(self) -> Extraction:
+        """:meth:`extract`, with what the page is: every record carries ``pageType`` and
+        ``probability``, whichever page object read it (a site's own object only tells
+        articles apart, so its pages say 1.0 or 0.0)."""
+        extraction = self.extract()
+        if extraction.page_type is None:
+            kind = self.page_class
+            extraction.page_type, extraction.probability = kind.page_type, kind.probability
+        return extraction

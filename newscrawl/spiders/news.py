@@ -131,7 +131,7 @@ class NewsSpider(ArticleSpider):
         page = page_for(response)
         kind = page.page_class
         if kind.probability >= self.min_article_probability:
-            extraction = page.extract()
+            extraction = page.read()
             if extraction.issues:
                 # A source that failed (JSON too deep or broken) costs that source only.
                 for issue in extraction.issues:
