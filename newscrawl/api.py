@@ -38,7 +38,8 @@ def extract(
     """The article record of one page, as a crawl would store it.
 
     ``page``: ``"generic"`` or a site with a page object of its own (``"daily8.com"``);
-    default: the one registered for ``url``'s site. Every page gives a record:
+    default: the one a crawl picks (``newscrawl.pages.registry``: by ``url``'s host, else
+    by the site name the page gives itself). Every page gives a record:
     ``pageType`` and ``probability`` say how likely it is one story. Raises
     :class:`ExtractionError` when the page cannot be read.
     """

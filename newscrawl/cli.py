@@ -196,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_extract.add_argument(
         "--page",
-        help="page object: generic, or a site's (daily8.com); default: the one registered "
-        "for the URL's site, as the news spider picks (the daily8 spider: daily8.com's)",
+        help="page object: generic, or a site's (daily8.com); default: the one of the site "
+        "the URL's host or the page's own site name (og:site_name, title) says, as crawls pick",
     )
     run_extract.add_argument(
         "--jsonl",

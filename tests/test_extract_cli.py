@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from newscrawl.demo.server import SiteServer
-from newscrawl.demo.site import SampleSite
+from newscrawl.demo.site import SERVER_MARKUPS, SampleSite
 
 FIXTURES = Path(__file__).parent / "fixtures" / "generic"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
@@ -131,27 +131,33 @@ def test_jsonl_errors_carry_the_url() -> None:
 
 
 def test_extract_gives_the_crawls_record_for_every_sample_page(tmp_path: Path) -> None:
-    """The Python API's crawl (a real ``scrapy crawl``), then ``newscrawl extract`` and
-    ``newscrawl.extract`` on the same pages: the same records."""
+    """The Python API's crawl (a real ``scrapy crawl`` of the sample site on 127.0.0.1,
+    every server markup), then ``newscrawl extract`` and ``newscrawl.extract`` on the same
+    pages, with no ``--page``: the same records. The pages name their site (Daily8), so
+    the registry picks the page object the ``daily8`` spider reads them with."""
     import newscrawl
 
     site = SampleSite(24)
     with SiteServer(site) as server:
         crawled = {r["url"]: r for r in newscrawl.crawl(f"{server.url}/en", spider="daily8")}
         assert len(crawled) >= 20
+        markups = {site.spec(url.rsplit("/", 1)[1]).variant for url in crawled}
+        assert markups == set(SERVER_MARKUPS)
         # The daily8 spider's records say what the page is, as extract's and news's do.
         assert {(r["pageType"], r["probability"]) for r in crawled.values()} == {("article", 1.0)}
         listing = tmp_path / "urls.txt"
         listing.write_text("\n".join(crawled))
-        done = run("--input-file", str(listing), "--page", "daily8.com", "--format", "jsonl")
+        done = run("--input-file", str(listing), "--format", "jsonl")
         assert done.returncode == 0, done.stderr
-        url = next(iter(crawled))
-        with urllib.request.urlopen(url) as response:
-            from_api = newscrawl.extract(response.read(), url=url, page="daily8.com")
-        markdown = run("--input-file", str(listing), "--page", "daily8.com", "--format", "markdown")
+        from_api = []
+        for url in crawled:
+            with urllib.request.urlopen(url) as response:
+                headers = dict(response.headers.items())
+                from_api.append(newscrawl.extract(response.read(), url=url, headers=headers))
+        markdown = run("--input-file", str(listing), "--format", "markdown")
     extracted = [json.loads(line) for line in done.stdout.splitlines()]
     assert [record["url"] for record in extracted] == list(crawled)
-    for record in [*extracted, from_api]:
+    for record in [*extracted, *from_api]:
         expected = crawled[record["url"]]
         assert comparable(record) == comparable(expected), record["url"]
     assert markdown.stdout.count("\n# ") + markdown.stdout.startswith("# ") == len(crawled)
@@ -163,3 +169,29 @@ def comparable(record: dict[str, Any]) -> dict[str, Any]:
     provenance = {k: v for k, v in record["provenance"].items() if k != "spider"}
     related = [{**card, "datePublished": None} for card in record.get("relatedArticles", [])]
     return {**record, "dateDownloaded": None, "provenance": provenance, "relatedArticles": related}
+
+
+def test_a_site_is_known_by_its_host_or_by_the_name_its_pages_give_it() -> None:
+    from scrapy.http import HtmlResponse
+
+    from newscrawl.pages.daily8 import Daily8ArticlePage
+    from newscrawl.pages.generic import GenericArticlePage
+    from newscrawl.pages.registry import page_class_for
+
+    def page_class(url: str, head: str) -> type:
+        body = f"<html><head>{head}</head><body><p>Text</p></body></html>"
+        return page_class_for(url, HtmlResponse(url, body=body, encoding="utf-8"))
+
+    mirror = "http://127.0.0.1:9/en/article/" + "a" * 32
+    assert page_class("https://www.daily8.com/en", "") is Daily8ArticlePage
+    assert page_class(mirror, "<title>Rail fares frozen | Daily8</title>") is Daily8ArticlePage
+    assert page_class(mirror, "<title>DAILY8 – Latest news</title>") is Daily8ArticlePage
+    assert page_class(mirror, '<meta property="og:site_name" content="Daily8">') is (
+        Daily8ArticlePage
+    )
+    for other in (
+        "<title>Daily8 raises funding | Tech Weekly</title>",
+        '<title>Rail fares frozen</title><meta property="og:site_name" content="Tech Weekly">',
+        "",
+    ):
+        assert page_class(mirror, other) is GenericArticlePage, other
