@@ -40,7 +40,7 @@ from scrapy.utils.asyncio import is_asyncio_available
 from newscrawl.items import Article
 from newscrawl.loaders import ArticleLoader, fetch_time
 from newscrawl.pages.base import ArticlePage
-from newscrawl.vocab import STATS, STATS_ERRORS
+from newscrawl.vocab import STATS_ERRORS, STATS_EXTRACT
 
 logger = logging.getLogger(__name__)
 
@@ -355,12 +355,12 @@ class Extractor:
         if self.workers:
             self.pool = ExtractionPool(self.workers, self.timeout, self.log_level)
             self.pool.start()
-        stats.set_value(f"{STATS}/extract/workers", self.workers if self.pool else 0)
+        stats.set_value(f"{STATS_EXTRACT}/workers", self.workers if self.pool else 0)
 
     async def close(self) -> None:
         if self.pool is not None and self.stats is not None:
             await self.pool.close()
-            self.stats.set_value(f"{STATS}/extract/worker_restarts", self.pool.restarts)
+            self.stats.set_value(f"{STATS_EXTRACT}/worker_restarts", self.pool.restarts)
 
     async def extract_item(
         self, response: TextResponse, page_cls: type[ArticlePage], spider: str

@@ -24,11 +24,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.statscollectors import StatsCollector
 
-from newscrawl.commands.crawl import EXIT_CODE
 from newscrawl.db.crawl import CrawlDatabase
 from newscrawl.db.errors import DatabaseError, DatabaseMisconfigured
 from newscrawl.db.writer import Writer
-from newscrawl.vocab import STATS_STORE
+from newscrawl.vocab import STATS_EXIT_CODE, STATS_STORE
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +121,7 @@ class PostgresPipeline:
             # One line naming the fix, no traceback; the crawl stops before fetching anything.
             logger.error("%s", exc)
             misconfigured = isinstance(exc, DatabaseMisconfigured)
-            self.stats.set_value(EXIT_CODE, 2 if misconfigured else 1)
+            self.stats.set_value(STATS_EXIT_CODE, 2 if misconfigured else 1)
             raise CloseSpider(
                 "database_misconfigured" if misconfigured else "database_unavailable"
             ) from None
@@ -160,7 +159,7 @@ class PostgresPipeline:
             await writer.replay(self.batch_size)
         if left := writer.spool.count():
             self.stats.set_value(f"{STATS_STORE}/left_spooled", left)
-            self.stats.set_value(EXIT_CODE, 1)
+            self.stats.set_value(STATS_EXIT_CODE, 1)
             logger.warning(
                 "%d items remain spooled in %s: run `newscrawl db replay %s` once the"
                 " database is back (or start another crawl)",

@@ -22,8 +22,8 @@ from newscrawl.vocab import (
     ARTICLE,
     FEED,
     PAGE_KIND,
-    STATS,
     STATS_DROPPED,
+    STATS_EXTRACT,
     STATS_FEED,
     STATS_SINCE,
 )
@@ -135,7 +135,7 @@ class NewsSpider(ArticleSpider):
             if extraction.issues:
                 # A source that failed (JSON too deep or broken) costs that source only.
                 for issue in extraction.issues:
-                    self.crawler.stats.inc_value(f"{STATS}/extract/{issue}")
+                    self.crawler.stats.inc_value(f"{STATS_EXTRACT}/{issue}")
                 self.logger.warning(
                     "Extraction issues (%s): %s", ", ".join(extraction.issues), response.url
                 )
