@@ -22,7 +22,7 @@ from spidermon import Monitor, MonitorSuite
 from spidermon.core.actions import Action
 
 from newscrawl.summary import figures
-from newscrawl.vocab import STATS
+from newscrawl.vocab import STATS_MONITORS
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 warnings.filterwarnings(
     "ignore", message=r"Spider\.log\(\) is deprecated", category=ScrapyDeprecationWarning
 )
-
-STATS_KEY = f"{STATS}/monitors"
 
 
 class _CrawlMonitor(Monitor):  # type: ignore[misc]
@@ -116,7 +114,7 @@ class RecordResults(Action):  # type: ignore[misc]
                 logger.info("Monitor %s: passed", name)
             else:
                 logger.warning("Monitor %s: FAILED: %s", name, detail)
-        self.data.crawler.stats.set_value(STATS_KEY, results)
+        self.data.crawler.stats.set_value(STATS_MONITORS, results)
 
 
 def _first_line(reason: Any) -> str:

@@ -24,9 +24,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from newscrawl.monitors import STATS_KEY as MONITORS_STAT
 from newscrawl.results import RUN_ARTICLES, ResultsError, add_database_arguments, connect
-from newscrawl.summary import TIMELINE_STAT, counted, figures
+from newscrawl.summary import counted, figures
+from newscrawl.vocab import STATS_MONITORS, STATS_TIMELINE
 
 CHARTS = ("timeline", "sources", "coverage", "errors", "published")
 
@@ -97,7 +97,7 @@ def charts(row: dict[str, Any], articles: list[dict[str, Any]]) -> dict[str, str
     stats = row["stats"] or {}
     done = figures(stats)
     out: dict[str, str | None] = dict.fromkeys(CHARTS)
-    timeline = stats.get(TIMELINE_STAT) or []
+    timeline = stats.get(STATS_TIMELINE) or []
     if timeline:
 
         def draw_timeline(axes: Any) -> None:
@@ -181,7 +181,7 @@ def render(row: dict[str, Any], articles: list[dict[str, Any]]) -> str:
         ("items dropped", counted(done["dropped"])),
         ("errors", counted(done["errors"])),
     ]
-    monitors = stats.get(MONITORS_STAT) or {}
+    monitors = stats.get(STATS_MONITORS) or {}
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -24,8 +24,7 @@ from scrapy.exceptions import NotConfigured
 from newscrawl.db.crawl import CrawlDatabase
 from newscrawl.db.store import ArticleStore
 from newscrawl.db.writer import RUN_RECORD, RetryPolicy
-from newscrawl.summary import RUN_STAT
-from newscrawl.vocab import STATS_DROPPED, STATS_DUPLICATES, STATS_RUNS, STATS_STORE
+from newscrawl.vocab import STATS_DROPPED, STATS_DUPLICATES, STATS_RUN, STATS_RUNS, STATS_STORE
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ class RunRecorder:
             **dict.fromkeys([*COLUMNS, *STORE_COLUMNS]),
         )
         # The run's id in the stats: the crawl summary names it (newscrawl export --run).
-        self.crawler.stats.set_value(RUN_STAT, str(self.row["id"]))
+        self.crawler.stats.set_value(STATS_RUN, str(self.row["id"]))
         await self._write()
 
     async def spider_closed(self, reason: str) -> None:

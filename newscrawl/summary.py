@@ -23,22 +23,22 @@ from newscrawl.db.connection import DEFAULT_DATA_DIR
 from newscrawl.items import Article
 from newscrawl.redact import redact
 from newscrawl.vocab import (
-    STATS,
+    STATS_COVERAGE,
     STATS_DROPPED,
     STATS_DUPLICATES,
     STATS_ERRORS,
     STATS_INCREMENTAL,
     STATS_LISTING,
+    STATS_RUN,
     STATS_STORE,
+    STATS_TIMELINE,
 )
 
 logger = logging.getLogger(__name__)
 
-COVERAGE_PREFIX = f"{STATS}/coverage/"
+COVERAGE_PREFIX = f"{STATS_COVERAGE}/"
 DROPPED_PREFIX = f"{STATS_DROPPED}/"
 ERRORS_PREFIX = f"{STATS_ERRORS}/"
-RUN_STAT = f"{STATS}/run"
-TIMELINE_STAT = f"{STATS}/timeline"
 TIMELINE_POINTS = 100
 FIELDS = tuple(Article.fields)
 
@@ -140,7 +140,7 @@ def summary_lines(stats: dict[str, Any], settings: BaseSettings, spider: str) ->
     if store:
         where.append(database_label(settings))
         rows.append(("data", "; ".join(where)))
-        run = stats.get(RUN_STAT) if done["items"] else None  # else: what earlier runs stored
+        run = stats.get(STATS_RUN) if done["items"] else None  # else: what earlier runs stored
         rows.append(("next", export_command(settings, spider, run)))
     elif where:
         rows.append(("data", "; ".join(where)))
@@ -212,7 +212,7 @@ class CrawlSummary:
         now = time.monotonic()
         if now < self.next_sample and not force:
             return
-        timeline = self.stats.get_value(TIMELINE_STAT) or []
+        timeline = self.stats.get_value(STATS_TIMELINE) or []
         timeline.append(
             [
                 round(now - self.started, 1),
@@ -223,7 +223,7 @@ class CrawlSummary:
         if len(timeline) > TIMELINE_POINTS:
             timeline = timeline[::2]
             self.interval *= 2
-        self.stats.set_value(TIMELINE_STAT, timeline)
+        self.stats.set_value(STATS_TIMELINE, timeline)
         self.next_sample = now + self.interval
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

@@ -7,11 +7,11 @@ first item is exported (one traceback per item, exit 0). Here the spider's
 print one line and exit 2; a crawl whose start requests failed exits 1.
 
 A component that finds the crawl's outcome incomplete sets the stat
-``newscrawl/exit_code`` (:data:`EXIT_CODE`) and the command exits with it: the store
+:data:`~newscrawl.vocab.STATS_EXIT_CODE` and the command exits with it: the store
 pipeline does so when items are left in the spool (the database was away at the end).
 
 Exit codes: 0 the crawl ran, 1 it could not start, its start requests failed or its
-work is not done (``EXIT_CODE``), 2 a usage mistake (argument, feed path).
+work is not done (that stat), 2 a usage mistake (argument, feed path).
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ from scrapy.crawler import Crawler
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from newscrawl.middlewares.start import STATS_KEY as START_ERRORS_STAT
 from newscrawl.spiders.arguments import ArgumentError
+from newscrawl.vocab import STATS_EXIT_CODE, STATS_START_ERRORS
 
-EXIT_CODE = "newscrawl/exit_code"
 USAGE_ERROR = 2
 START_FAILED = 1
 
@@ -56,10 +55,10 @@ class Command(ScrapyCrawl):
         self.crawler_process.start()
         if self.exitcode:
             return
-        if self.crawler_process.bootstrap_failed or crawler.stats.get_value(START_ERRORS_STAT):
+        if self.crawler_process.bootstrap_failed or crawler.stats.get_value(STATS_START_ERRORS):
             self.exitcode = START_FAILED
         else:
-            self.exitcode = int(crawler.stats.get_value(EXIT_CODE) or 0)
+            self.exitcode = int(crawler.stats.get_value(STATS_EXIT_CODE) or 0)
 
     def _argument_error_of_task(self, task: asyncio.Task[None]) -> None:
         """Print an :class:`ArgumentError` as one line (retrieving it, asyncio logs no

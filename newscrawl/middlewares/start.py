@@ -17,11 +17,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
 
-from newscrawl.vocab import STATS_ERRORS
+from newscrawl.vocab import STATS_START_ERRORS
 
 logger = logging.getLogger(__name__)
-
-STATS_KEY = f"{STATS_ERRORS}/start"
 
 
 class StartGuard:
@@ -40,6 +38,6 @@ class StartGuard:
         except CloseSpider:
             raise
         except Exception as exc:
-            self.stats.inc_value(STATS_KEY)
+            self.stats.inc_value(STATS_START_ERRORS)
             logger.error("The crawl could not start its requests: %s: %s", type(exc).__name__, exc)
             logger.debug("Start request failure", exc_info=exc)
