@@ -47,6 +47,7 @@ from newscrawl.processors import (
     parse_date,
     split_authors,
 )
+from newscrawl.vocab import ARTICLE, LIVE_BLOG, OTHER
 
 logger = logging.getLogger(__name__)
 # trafilatura warns ("discarding data") on every short page; that is not news to a crawl log.
@@ -516,13 +517,13 @@ class GenericArticlePage(ArticlePage):
     # --- classification --------------------------------------------------------------------
 
     def is_article(self) -> bool:
-        return self.page_class.page_type in (classify.ARTICLE, classify.LIVE_BLOG)
+        return self.page_class.page_type in (ARTICLE, LIVE_BLOG)
 
     @cached_property
     def page_class(self) -> classify.PageClass:
         """What the page is, and the probability that it is one story."""
         if self.undecodable:
-            return classify.PageClass(classify.OTHER, 0.0, ("undecodable",))
+            return classify.PageClass(OTHER, 0.0, ("undecodable",))
         found = self.candidates
         types: set[str] = set()
         for node in self.jsonld.top:  # not teasers listed in an ItemList
