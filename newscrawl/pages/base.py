@@ -12,7 +12,8 @@ from typing import Any
 
 from scrapy.http import TextResponse
 
-from newscrawl.pages.classify import ARTICLE, OTHER, PageClass
+from newscrawl.pages.classify import PageClass
+from newscrawl.vocab import ARTICLE, OTHER
 
 
 def _is_empty(value: Any) -> bool:

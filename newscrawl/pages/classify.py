@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newscrawl.pages.structured import LISTING_TYPES, is_article_type
+from newscrawl.vocab import ARTICLE, LISTING, LIVE_BLOG, OTHER
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,6 @@ _LISTING_PATH = re.compile(
 # A paragraph with this much text outside links reads as prose, not a teaser line.
 _PROSE_CHARS = 80
 THRESHOLD = 2
-# Page types, as zyte-common-items' ``pageType`` names them.
-ARTICLE, LIVE_BLOG, LISTING, OTHER = "article", "liveBlog", "listing", "other"
 
 
 @dataclass
@@ -120,7 +119,7 @@ def score(signals: PageSignals) -> tuple[int, list[str]]:
 class PageClass:
     """What a page is and how sure we are: a record is made either way."""
 
-    page_type: str  # ARTICLE, LIVE_BLOG, LISTING or OTHER
+    page_type: str  # vocab.ARTICLE, LIVE_BLOG, LISTING or OTHER (the record's pageType)
     probability: float  # that the page is one story (an article or a live blog)
     reasons: tuple[str, ...] = ()
 
