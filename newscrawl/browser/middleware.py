@@ -48,12 +48,10 @@ from newscrawl.browser import (
 )
 from newscrawl.browser.proxy import REFUSED_HEADER
 from newscrawl.offsite import Destinations, host_port
-from newscrawl.vocab import ARTICLE, HTML_PAGE_KINDS, LISTING, PAGE_KIND, STATS_BROWSER
+from newscrawl.vocab import ARTICLE, HTML_PAGE_KINDS, LISTING, PAGE_KIND, RENDER, STATS_BROWSER
 
 logger = logging.getLogger(__name__)
 
-RENDER_KEY = "newscrawl_render"
-"""Meta: why a request goes through the browser (``always`` or ``fallback``)."""
 FALLBACK = "fallback"
 _CONTEXT_NAME = "_newscrawl_context"
 _CONTEXT = "_newscrawl_context_object"
@@ -86,7 +84,7 @@ class RenderMiddleware:
     def _render(self, request: Request, reason: str) -> Request:
         selector = getattr(self.spider, "render_wait_for", {}).get(request.meta.get(PAGE_KIND))
         request.meta.update(render_meta(selector, self.timeout))
-        request.meta[RENDER_KEY] = reason
+        request.meta[RENDER] = reason
         return request
 
     def _route(self, output: Any) -> Any:
@@ -126,7 +124,7 @@ class RenderMiddleware:
             self._mode() != NEVER
             and response.meta.get(PAGE_KIND) in HTML_PAGE_KINDS
             and response.request is not None
-            and response.meta.get(RENDER_KEY) != FALLBACK
+            and response.meta.get(RENDER) != FALLBACK
             and "playwright" not in response.flags
             and response.status == 200
             and looks_like_app_shell(response)
@@ -207,7 +205,7 @@ class BrowserMiddleware:
 
     def _without_browser(self, request: Request) -> Request:
         """``always`` pages go over plain HTTP (their HTML may do); the others are skipped."""
-        if request.meta.get(RENDER_KEY) == ALWAYS:
+        if request.meta.get(RENDER) == ALWAYS:
             return request.replace(meta={**request.meta, "playwright": False}, dont_filter=True)
         self.stats.inc_value(f"{STATS_BROWSER}/skipped")
         raise IgnoreRequest(f"no browser to render {request.url}")
