@@ -7,6 +7,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
 
 from newscrawl.processors import url_key
 from newscrawl.vocab import STATS_DUPLICATES
@@ -20,14 +21,15 @@ class DedupePipeline:
     ``newscrawl/duplicates/url`` and ``newscrawl/duplicates/content``.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.stats = crawler.stats
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
         self.url_keys: set[str] = set()
         self.body_hashes: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
-        return cls(crawler)
+        assert crawler.stats is not None
+        return cls(crawler.stats)
 
     async def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)

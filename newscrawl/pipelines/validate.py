@@ -16,6 +16,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
 
 from newscrawl.db.store import usable_timestamp
 from newscrawl.vocab import STATS_DROPPED, STATS_FIELDS
@@ -35,18 +36,32 @@ class ValidatePipeline:
     ``long_relatedArticles`` (links dropped) and ``truncated_<field>``.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.stats = crawler.stats
-        settings = crawler.settings
-        self.required = settings.getlist("NEWSCRAWL_REQUIRED_FIELDS")
-        self.max_url = settings.getint("NEWSCRAWL_MAX_URL_LENGTH")
-        self.field_limits = {
-            name: int(limit) for name, limit in settings.getdict("NEWSCRAWL_FIELD_LIMITS").items()
-        }
+    def __init__(
+        self,
+        stats: StatsCollector,
+        *,
+        required: list[str],
+        max_url: int,
+        field_limits: dict[str, int],
+    ) -> None:
+        self.stats = stats
+        self.required = required
+        self.max_url = max_url
+        self.field_limits = field_limits
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
-        return cls(crawler)
+        settings = crawler.settings
+        assert crawler.stats is not None
+        return cls(
+            crawler.stats,
+            required=settings.getlist("NEWSCRAWL_REQUIRED_FIELDS"),
+            max_url=settings.getint("NEWSCRAWL_MAX_URL_LENGTH"),
+            field_limits={
+                name: int(limit)
+                for name, limit in settings.getdict("NEWSCRAWL_FIELD_LIMITS").items()
+            },
+        )
 
     async def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
