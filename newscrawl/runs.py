@@ -71,9 +71,9 @@ class RunRecorder:
     the record must not cost the crawl.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, database: CrawlDatabase) -> None:
         self.crawler = crawler
-        self.database = CrawlDatabase.of(crawler)
+        self.database = database
         self.store: ArticleStore | None = None
         self.row: dict[str, Any] = {"id": self.database.run_id}
 
@@ -81,7 +81,7 @@ class RunRecorder:
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
         if not crawler.settings.getbool("NEWSCRAWL_STORE_ENABLED"):
             raise NotConfigured("the store is disabled: no database to record runs in")
-        recorder = cls(crawler)
+        recorder = cls(crawler, CrawlDatabase.of(crawler))
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
         return recorder

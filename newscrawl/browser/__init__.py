@@ -107,11 +107,23 @@ class BrowserDownloadHandler(BaseDownloadHandler):
 
     lazy = False
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, plain: Any, browser: _LazyBrowser) -> None:
         super().__init__(crawler)
-        plain = crawler.settings.getdict("DOWNLOAD_HANDLERS_BASE")["http"]
-        self.plain: Any = build_from_crawler(load_object(plain), crawler)
-        self.browser = _BROWSERS.setdefault(crawler, _LazyBrowser(crawler))
+        self.plain = plain
+        self.browser = browser
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BrowserDownloadHandler:
+        settings = crawler.settings
+        browser = _BROWSERS.get(crawler)
+        if browser is None:
+            browser = _BROWSERS[crawler] = _LazyBrowser(
+                crawler,
+                blocked=frozenset(settings.getlist("NEWSCRAWL_BROWSER_BLOCKED_HOSTS")),
+                onsite_only=not settings.getbool("NEWSCRAWL_BROWSER_OFFSITE_ASSETS"),
+            )
+        plain = load_object(settings.getdict("DOWNLOAD_HANDLERS_BASE")["http"])
+        return cls(crawler, build_from_crawler(plain, crawler), browser)
 
     async def download_request(self, request: Request) -> Response:
         if request.meta.get("playwright"):
@@ -130,10 +142,10 @@ class _LazyBrowser:
     """One crawl's scrapy-playwright handler, made on first use and closed once, and
     the proxy every request of its browser goes through."""
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, *, blocked: frozenset[str], onsite_only: bool) -> None:
         self.crawler = crawler
-        self.blocked = frozenset(crawler.settings.getlist("NEWSCRAWL_BROWSER_BLOCKED_HOSTS"))
-        self.onsite_only = not crawler.settings.getbool("NEWSCRAWL_BROWSER_OFFSITE_ASSETS")
+        self.blocked = blocked
+        self.onsite_only = onsite_only
         self._handler: ScrapyPlaywrightDownloadHandler | None = None
         self._proxy: GuardProxy | None = None
         self._proxy_url = ""

@@ -36,6 +36,7 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
+from scrapy.statscollectors import StatsCollector
 
 from newscrawl.browser import (
     ALWAYS,
@@ -65,13 +66,14 @@ class RenderMiddleware:
     a rendered page waits for; without one it waits for the network to idle).
     """
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, timeout: float) -> None:
+        """``timeout``: seconds a rendered page may take to build its content."""
         self.crawler = crawler
-        self.timeout = crawler.settings.getfloat("NEWSCRAWL_BROWSER_WAIT_TIMEOUT")
+        self.timeout = timeout
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RenderMiddleware:
-        return cls(crawler)
+        return cls(crawler, crawler.settings.getfloat("NEWSCRAWL_BROWSER_WAIT_TIMEOUT"))
 
     @property
     def spider(self) -> Spider:
@@ -134,22 +136,43 @@ class RenderMiddleware:
 class BrowserMiddleware:
     """Context recycling, the rendered count, and one error line for a missing browser."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.stats = crawler.stats
-        self.context_pages = crawler.settings.getint("NEWSCRAWL_BROWSER_CONTEXT_PAGES")
-        spider = crawler.spider
-        self.available = getattr(spider, "browser_executable", None) is not None
+    def __init__(
+        self,
+        stats: StatsCollector,
+        destinations: Destinations,
+        *,
+        context_pages: int,
+        available: bool,
+        missing: str | None,
+    ) -> None:
+        """``available``: the spider has a browser; ``missing``: why one that renders has
+        none (logged once here)."""
+        self.stats = stats
+        self.destinations = destinations
+        self.context_pages = context_pages
+        self.available = available
         self._generation = 0
         self._issued = 0
         self._in_flight: Counter[str] = Counter()
         self._contexts: dict[str, BrowserContext] = {}
-        self.destinations = Destinations.of_spider(spider)
-        if getattr(spider, "render", NEVER) != NEVER and not self.available:
-            self._give_up(missing_reason(crawler.settings.get("NEWSCRAWL_BROWSER")))
+        if missing is not None:
+            self._give_up(missing)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BrowserMiddleware:
-        return cls(crawler)
+        spider = crawler.spider
+        assert crawler.stats is not None
+        available = getattr(spider, "browser_executable", None) is not None
+        renders = getattr(spider, "render", NEVER) != NEVER
+        return cls(
+            crawler.stats,
+            Destinations.of_spider(spider),
+            context_pages=crawler.settings.getint("NEWSCRAWL_BROWSER_CONTEXT_PAGES"),
+            available=available,
+            missing=None
+            if available or not renders
+            else missing_reason(crawler.settings.get("NEWSCRAWL_BROWSER")),
+        )
 
     def _give_up(self, reason: str) -> None:
         self.available = False

@@ -128,9 +128,13 @@ class RedirectGuard(_Guard):
     Stats: ``newscrawl/errors/redirect_loop``, ``newscrawl/errors/too_many_redirects``.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, max_redirects: int) -> None:
         super().__init__(crawler)
-        self.max_redirects = crawler.settings.getint("REDIRECT_MAX_TIMES")
+        self.max_redirects = max_redirects
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedirectGuard:
+        return cls(crawler, crawler.settings.getint("REDIRECT_MAX_TIMES"))
 
     def process_response(self, request: Request, response: Response) -> Response:
         location = response.headers.get(b"Location")
@@ -162,9 +166,14 @@ class ResponseGuard(_Guard):
     ``newscrawl/encoding/corrected`` counts pages whose declared charset was wrong.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, max_elements: int) -> None:
+        """``max_elements``: 0 for no limit."""
         super().__init__(crawler)
-        self.max_elements = crawler.settings.getint("NEWSCRAWL_PAGE_MAX_ELEMENTS")
+        self.max_elements = max_elements
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ResponseGuard:
+        return cls(crawler, crawler.settings.getint("NEWSCRAWL_PAGE_MAX_ELEMENTS"))
 
     def process_response(self, request: Request, response: Response) -> Response:
         if response.status >= 400:
