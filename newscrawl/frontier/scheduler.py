@@ -124,8 +124,8 @@ class FrontierScheduler(BaseScheduler):
         scheduler = cls(
             crawler,
             settings["NEWSCRAWL_FRONTIER_URL"],
-            lease=settings.getfloat("NEWSCRAWL_FRONTIER_LEASE_TIME", 120.0),
-            idle_timeout=settings.getfloat("NEWSCRAWL_FRONTIER_IDLE_TIMEOUT", 30.0),
+            lease=settings.getfloat("NEWSCRAWL_FRONTIER_LEASE_TIME"),
+            idle_timeout=settings.getfloat("NEWSCRAWL_FRONTIER_IDLE_TIMEOUT"),
             prefetch=settings.getint("NEWSCRAWL_FRONTIER_PREFETCH")
             or settings.getint("CONCURRENT_REQUESTS"),
             host_delay=float(delay if delay is not None else settings.getfloat("DOWNLOAD_DELAY")),
@@ -134,9 +134,9 @@ class FrontierScheduler(BaseScheduler):
                 if concurrency is not None
                 else settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
             ),
-            retry_interval=settings.getfloat("NEWSCRAWL_FRONTIER_RETRY_INTERVAL", 5.0),
+            retry_interval=settings.getfloat("NEWSCRAWL_FRONTIER_RETRY_INTERVAL"),
             seed_only=settings.getbool("NEWSCRAWL_FRONTIER_SEED_ONLY"),
-            store_gated=settings.getbool("NEWSCRAWL_STORE_ENABLED", True)
+            store_gated=settings.getbool("NEWSCRAWL_STORE_ENABLED")
             and pipelines.get("newscrawl.pipelines.postgres.PostgresPipeline") is not None,
         )
         crawler.signals.connect(scheduler._flushed, signal=batch_flushed)
