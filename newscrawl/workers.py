@@ -335,7 +335,7 @@ class Extractor:
         settings = crawler.settings
         workers = settings.get("NEWSCRAWL_EXTRACT_WORKERS")
         workers = max(0, (os.cpu_count() or 1) - 1 if workers in (None, "") else int(workers))
-        log_level = logging.getLevelName(settings.get("LOG_LEVEL", "DEBUG"))
+        log_level = logging.getLevelName(settings.get("LOG_LEVEL"))
         extractor = cls(
             workers,
             settings.getfloat("NEWSCRAWL_EXTRACT_TIMEOUT"),
