@@ -80,7 +80,7 @@ def harness_record(html: str, url: str | None) -> dict[str, Any]:
     }
 
 
-def fetch(url: str, timeout: float = 30.0) -> tuple[bytes, dict[str, str]]:
+def fetch(url: str, timeout: float = settings.DOWNLOAD_TIMEOUT) -> tuple[bytes, dict[str, str]]:
     """GET ``url`` with newscrawl's user agent: the body and the response headers."""
     request = urllib.request.Request(url, headers={"User-Agent": settings.USER_AGENT})
     with urllib.request.urlopen(request, timeout=timeout) as response:
