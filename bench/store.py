@@ -178,7 +178,7 @@ async def time_store(
     if migrate_first:
         await _migrated(dsn)
     processors._url_key.cache_clear()  # a cold start, as at the beginning of a crawl
-    link = Database(dsn=dsn, label="bench").link()
+    link = Database(dsn=dsn, label="bench").link(timeout=30)
     actions: Counter[str] = Counter()
     try:
         store = ArticleStore(link)
@@ -253,7 +253,7 @@ async def time_at_scale(
     stored_keys = [f"stored.example/news/{n}" for n in picks]
     new_keys = [url_key(record["url"]) + "-unseen" for record in batch]
     keys = [key for pair in zip(stored_keys, new_keys, strict=True) for key in pair]
-    link = Database(dsn=dsn, label="bench").link()
+    link = Database(dsn=dsn, label="bench").link(timeout=30)
     try:
         store = ArticleStore(link)
         await store.known_url_keys(keys[:lookup_batch])  # the connection's first query: not timed

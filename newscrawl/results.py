@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from scrapy.settings import Settings
 
+from newscrawl import settings as defaults
 from newscrawl.db.connection import Database
 from newscrawl.db.errors import classify, describe, hint
 
@@ -41,16 +42,25 @@ def add_database_arguments(parser: argparse.ArgumentParser) -> None:
         "--database-url",
         help="PostgreSQL DSN (default: $NEWSCRAWL_DATABASE_URL; unset: the embedded server)",
     )
-    parser.add_argument("--data-dir", help="embedded database base directory (default .newscrawl)")
+    parser.add_argument(
+        "--data-dir",
+        help=f"embedded database base directory (default: {defaults.NEWSCRAWL_DATA_DIR})",
+    )
+
+
+def _settings() -> Settings:
+    """The project's settings, where environment variables are read."""
+    settings = Settings()
+    settings.setmodule("newscrawl.settings", priority="project")
+    return settings
 
 
 @contextlib.contextmanager
 def database(url: str | None, data_dir: str | None) -> Iterator[Database]:
     """The resolved database, the embedded server held while the block runs."""
-    settings = Settings()
-    settings.setmodule("newscrawl.settings", priority="project")  # where variables are read
+    settings = _settings()
     url = url or settings.get("NEWSCRAWL_DATABASE_URL") or None
-    data_dir = data_dir or settings.get("NEWSCRAWL_DATA_DIR") or None
+    data_dir = data_dir or settings["NEWSCRAWL_DATA_DIR"]
     try:
         resolved = asyncio.run(Database.resolve(url, data_dir))
     except Exception as exc:
@@ -66,7 +76,8 @@ def connect(args: argparse.Namespace) -> Iterator[tuple[psycopg.Connection[Any],
     """A connection to the database ``args`` name, and the database's label."""
     with database(args.database_url, args.data_dir) as db:
         try:
-            conn = psycopg.connect(db.dsn, connect_timeout=10)
+            timeout = max(2, round(_settings().getfloat("NEWSCRAWL_STORE_TIMEOUT")))
+            conn = psycopg.connect(db.dsn, connect_timeout=timeout)
         except psycopg.OperationalError as exc:
             fix = f"; {hint(exc)}" if classify(exc) == "config" else ""
             raise ResultsError(f"cannot use {db.label}: {describe(exc, db.dsn)}{fix}") from None

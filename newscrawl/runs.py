@@ -150,7 +150,7 @@ class RunRecorder:
                 self.store = ArticleStore(self.database.link())
             store, timeout = self.store, self.database.timeout
             # Once more on a fresh connection: the database may have restarted since the last.
-            await RetryPolicy(times=1, backoff=0.1).run(
+            await RetryPolicy(times=1, backoff=0.1, backoff_max=0.1).run(
                 lambda: asyncio.wait_for(store.record_run(self.row), timeout)
             )
         except Exception as exc:

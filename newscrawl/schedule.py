@@ -41,6 +41,7 @@ import requests
 from croniter import croniter
 from scrapy.settings import Settings
 
+from newscrawl import settings as defaults
 from newscrawl.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -191,9 +192,10 @@ class Scrapyd:
     def __init__(
         self,
         url: str,
-        username: str | None = None,
-        password: str | None = None,
-        timeout: float = 30.0,
+        username: str | None,
+        password: str | None,
+        *,
+        timeout: float,
     ) -> None:
         self.url = url.rstrip("/")
         self.label = redact(self.url, self.url)
@@ -384,7 +386,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
         help="state file: last due time handled per entry"
-        " (default: $NEWSCRAWL_DATA_DIR/schedule-state.json, else .newscrawl/)",
+        f" (default: {defaults.NEWSCRAWL_DATA_DIR}/schedule-state.json)",
     )
     parser.add_argument(
         "--url", help="scrapyd URL (default: [scrapyd] url, else $SCRAPYD_URL, else localhost)"
@@ -409,6 +411,7 @@ def main(args: argparse.Namespace) -> int:
         args.url or schedule.url or settings["NEWSCRAWL_SCRAPYD_URL"],
         settings["NEWSCRAWL_SCRAPYD_USERNAME"],
         settings["NEWSCRAWL_SCRAPYD_PASSWORD"],
+        timeout=settings.getfloat("NEWSCRAWL_SCRAPYD_TIMEOUT"),
     )
     state = StateFile(args.state or Path(settings["NEWSCRAWL_DATA_DIR"]) / "schedule-state.json")
     scheduler = Scheduler(schedule, scrapyd, state)

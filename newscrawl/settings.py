@@ -107,6 +107,7 @@ NEWSCRAWL_SPOOL_DIR = None
 NEWSCRAWL_SCRAPYD_URL = os.environ.get("SCRAPYD_URL") or "http://127.0.0.1:6800"
 NEWSCRAWL_SCRAPYD_USERNAME = os.environ.get("SCRAPYD_USERNAME") or None
 NEWSCRAWL_SCRAPYD_PASSWORD = os.environ.get("SCRAPYD_PASSWORD") or None
+NEWSCRAWL_SCRAPYD_TIMEOUT = 30.0  # seconds for one scrapyd call: a stuck scrapyd never hangs a tick
 
 # Incremental crawling: article URLs already stored are not fetched again (listings,
 # feeds and sitemaps always are). Off for one run with ``-a incremental=0``.

@@ -19,7 +19,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
-from newscrawl.db.connection import DEFAULT_DATA_DIR
+from newscrawl import settings as defaults
 from newscrawl.items import Article
 from newscrawl.redact import redact
 from newscrawl.vocab import (
@@ -112,7 +112,7 @@ def summary_lines(stats: dict[str, Any], settings: BaseSettings, spider: str) ->
     """The summary as ``label  value`` lines, ending with where the data is and the next
     command to read it."""
     done = figures(stats)
-    store = settings.getbool("NEWSCRAWL_STORE_ENABLED", True)
+    store = settings.getbool("NEWSCRAWL_STORE_ENABLED")
     rows = [
         ("pages fetched", str(done["pages"])),
         ("items exported", str(done["items"])),
@@ -152,7 +152,7 @@ def database_label(settings: BaseSettings) -> str:
     url = settings.get("NEWSCRAWL_DATABASE_URL")
     if url:
         return f"database {redact(url, url)}"
-    return f"embedded database in {settings.get('NEWSCRAWL_DATA_DIR') or DEFAULT_DATA_DIR}"
+    return f"embedded database in {settings['NEWSCRAWL_DATA_DIR']}"
 
 
 def database_options(settings: BaseSettings) -> list[str]:
@@ -161,8 +161,9 @@ def database_options(settings: BaseSettings) -> list[str]:
     as the crawl did."""
     if settings.get("NEWSCRAWL_DATABASE_URL"):
         return []
-    data_dir = settings.get("NEWSCRAWL_DATA_DIR") or DEFAULT_DATA_DIR
-    return [] if data_dir == DEFAULT_DATA_DIR else ["--data-dir", data_dir]
+    data_dir = settings["NEWSCRAWL_DATA_DIR"]
+    # The commands' own default: newscrawl.settings, with NEWSCRAWL_DATA_DIR if set.
+    return [] if data_dir == defaults.NEWSCRAWL_DATA_DIR else ["--data-dir", data_dir]
 
 
 def export_command(settings: BaseSettings, spider: str, run: str | None) -> str:

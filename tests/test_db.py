@@ -104,7 +104,7 @@ def test_migrations_are_read_from_a_zipped_egg(tmp_path: Path) -> None:
 
 def test_configured_url_wins(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="newscrawl.db.connection")
-    given = asyncio.run(Database.resolve("postgresql://u:secret@db:5432/news"))
+    given = asyncio.run(Database.resolve("postgresql://u:secret@db:5432/news", "unused"))
     assert given.dsn == "postgresql://u:secret@db:5432/news" and given.server is None
     assert "Using PostgreSQL postgresql://u:***@db:5432/news" in caplog.messages
     assert "secret" not in caplog.text
@@ -182,7 +182,7 @@ def test_the_embedded_socket_is_private_even_under_a_long_path(tmp_path: Path) -
     async def scenario() -> str:
         database = await Database.resolve(None, data_dir)
         try:
-            async with await database.connect() as conn:
+            async with await database.connect(timeout=5) as conn:
                 await conn.execute("SELECT 1")
             return str(conninfo_to_dict(database.dsn)["host"])
         finally:

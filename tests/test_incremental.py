@@ -153,7 +153,7 @@ def test_a_failed_lookup_lets_every_request_through(
 
     async def lookup() -> list[Request]:
         refused = Database(dsn="postgresql://postgres@127.0.0.1:9/none", label="test")
-        middleware.store = ArticleStore(refused.link())  # every lookup now fails
+        middleware.store = ArticleStore(refused.link(timeout=5))  # every lookup now fails
         return await middleware._new(requests)
 
     assert asyncio.run(lookup()) == requests

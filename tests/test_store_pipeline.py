@@ -59,7 +59,7 @@ def with_store(fresh_db: str) -> Callable[[Callable[[ArticleStore], Awaitable[T]
         async def main() -> T:
             async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as conn:
                 await migrate(conn)
-            link = Database(dsn=fresh_db, label="test").link()
+            link = Database(dsn=fresh_db, label="test").link(timeout=5)
             try:
                 return await scenario(ArticleStore(link))
             finally:
@@ -292,7 +292,7 @@ def test_concurrent_writers_store_each_article_once(fresh_db: str) -> None:
     batch = [record(n) for n in range(30)]
 
     async def writer() -> list[str]:
-        link = Database(dsn=fresh_db, label="test").link()
+        link = Database(dsn=fresh_db, label="test").link(timeout=5)
         try:
             return await ArticleStore(link).upsert(batch)
         finally:

@@ -8,6 +8,7 @@ in milliseconds; refused credentials fail at once; no DSN leaks its password.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import subprocess
@@ -53,20 +54,23 @@ def poison(n: int) -> dict[str, Any]:
     return record(n, canonicalUrl=f"https://news.example/{secrets.token_hex(1500)}")
 
 
+NO_RETRY = RetryPolicy(times=0, backoff=1.0, backoff_max=30.0)
+
+
 def writer_for(dsn: str, spool_dir: Path, counts: Counter[str], **retry: Any) -> Writer:
     database = Database(dsn=dsn, label="test")
     return Writer(
         database,
         ArticleStore(database.link(timeout=5)),
         Spool.of(dsn, spool_dir),
-        retry=RetryPolicy(**retry),
+        retry=dataclasses.replace(NO_RETRY, **retry),
         timeout=5,
         count=lambda key, n: counts.update({key: n}),
     )
 
 
 async def migrated(dsn: str) -> None:
-    async with open_database(dsn, "unused"):
+    async with open_database(dsn, "unused", timeout=5, retry=NO_RETRY):
         pass
 
 
@@ -132,10 +136,10 @@ def test_a_file_that_fails_is_kept_and_the_next_one_replayed(fresh_db: str, tmp_
         with psycopg.connect(fresh_db, autocommit=True) as conn:  # every write now fails
             conn.execute("ALTER TABLE article_urls RENAME TO moved")
         writer = writer_for(fresh_db, tmp_path, counts)
-        kept = (await writer.replay()).kept
+        kept = (await writer.replay(batch_size=200)).kept
         with psycopg.connect(fresh_db, autocommit=True) as conn:
             conn.execute("ALTER TABLE moved RENAME TO article_urls")
-        await writer.replay()
+        await writer.replay(batch_size=200)
         return kept
 
     assert sorted(asyncio.run(scenario())) == sorted([first, second])  # neither stopped the other
@@ -153,7 +157,9 @@ def test_a_refused_connection_is_an_outage_found_at_once(tmp_path: Path) -> None
         await writer.write([record(1)])  # fails: the breaker opens
         await writer.write([record(2)])  # straight to the spool
         assert writer.in_outage
-        assert not (await writer.replay()).records  # an outage is not waited out twice
+        assert not (
+            await writer.replay(batch_size=200)
+        ).records  # an outage is not waited out twice
         return time.monotonic() - started
 
     took = asyncio.run(scenario())
@@ -175,7 +181,7 @@ def test_a_refusing_server_fails_at_once_with_a_hint(
     dsn = make_conninfo(pg_dsn, **change)
 
     async def scenario() -> None:
-        async with open_database(dsn, "unused", retry=RetryPolicy(times=5, backoff=10)):
+        async with open_database(dsn, "unused", timeout=5, retry=RetryPolicy(5, 10, 30)):
             pass
 
     started = time.monotonic()
@@ -187,8 +193,9 @@ def test_a_refusing_server_fails_at_once_with_a_hint(
 
 def test_an_unreachable_server_is_retried(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
-        retry = RetryPolicy(times=2, backoff=0.01)
-        async with open_database("postgresql://postgres@127.0.0.1:9/x", "unused", retry=retry):
+        retry = RetryPolicy(times=2, backoff=0.01, backoff_max=0.01)
+        unreachable = "postgresql://postgres@127.0.0.1:9/x"
+        async with open_database(unreachable, "unused", timeout=5, retry=retry):
             pass
 
     with pytest.raises(DatabaseUnavailable, match="Cannot open PostgreSQL"):
@@ -214,7 +221,8 @@ def test_no_dsn_leaks_its_password(dsn: str, caplog: pytest.LogCaptureFixture) -
     caplog.set_level(logging.DEBUG)
 
     async def scenario() -> None:
-        async with open_database(dsn, "unused", retry=RetryPolicy(times=1, backoff=0.01)):
+        retry = RetryPolicy(times=1, backoff=0.01, backoff_max=0.01)
+        async with open_database(dsn, "unused", timeout=5, retry=retry):
             pass
 
     with pytest.raises((DatabaseMisconfigured, DatabaseUnavailable)) as failure:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections import Counter
@@ -67,17 +68,24 @@ def run(args: argparse.Namespace) -> int:
         return results.run_shell(url, data_dir, command + args.psql_args)
     timeout = settings.getfloat("NEWSCRAWL_STORE_TIMEOUT")
     args.batch_size = args.batch_size or settings.getint("NEWSCRAWL_STORE_BATCH_SIZE")
+    # A chore outside a crawl fails at once, where a crawl would wait an outage out.
+    retry = dataclasses.replace(RetryPolicy.from_settings(settings), times=0)
     try:
-        return asyncio.run(_run(args, url, data_dir, str(spool_dir), timeout))
+        return asyncio.run(_run(args, url, data_dir, str(spool_dir), timeout, retry))
     except DatabaseError as exc:
         logger.error("%s", exc)
         return 2
 
 
 async def _run(
-    args: argparse.Namespace, url: str | None, data_dir: str, spool_dir: str, timeout: float
+    args: argparse.Namespace,
+    url: str | None,
+    data_dir: str,
+    spool_dir: str,
+    timeout: float,
+    retry: RetryPolicy,
 ) -> int:
-    async with open_database(url, data_dir, timeout=timeout) as (database, applied):
+    async with open_database(url, data_dir, timeout=timeout, retry=retry) as (database, applied):
         if args.action == "migrate":
             logger.info(
                 "Schema of %s is up to date (%d migrations applied now)",
@@ -95,7 +103,7 @@ async def _run(
             database,
             ArticleStore(link),
             spool,
-            retry=RetryPolicy(),
+            retry=retry,
             timeout=timeout,
             count=lambda key, n: counts.update({key: n}),
         )

@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DATA_DIR = ".newscrawl"
-
 # pgserver keeps one handle per data directory and process; these serialise the
 # acquire/release calls that run in worker threads (asyncio.to_thread).
 _embedded_lock = threading.Lock()
@@ -111,9 +109,7 @@ class Database:
     server: PostgresServer | None = None
 
     @classmethod
-    async def resolve(
-        cls, url: str | None = None, data_dir: str | os.PathLike[str] | None = None
-    ) -> Database:
+    async def resolve(cls, url: str | None, data_dir: str | os.PathLike[str]) -> Database:
         """Use ``url``; without one, start (or join) the embedded server in ``data_dir``.
 
         Logs one INFO line naming the database, with the password masked.
@@ -121,7 +117,7 @@ class Database:
         if url:
             database = cls(dsn=url, label=f"PostgreSQL {redact(url, url)}")
         else:
-            pgdata = Path(data_dir or DEFAULT_DATA_DIR) / "pgdata"
+            pgdata = Path(data_dir) / "pgdata"
             _quiet_pgserver()
             server = await asyncio.to_thread(_acquire_embedded, pgdata.absolute())
             label = f"embedded PostgreSQL in {pgdata}"
@@ -129,7 +125,7 @@ class Database:
         logger.info("Using %s", database.label)
         return database
 
-    async def connect(self, timeout: float = 30.0) -> psycopg.AsyncConnection[Any]:
+    async def connect(self, timeout: float) -> psycopg.AsyncConnection[Any]:
         """An autocommit connection: a batch is one statement, its own transaction.
 
         A refused connection fails at once; a server that does not answer, within
@@ -139,7 +135,7 @@ class Database:
             self.dsn, autocommit=True, connect_timeout=max(2, round(timeout))
         )
 
-    def link(self, timeout: float = 30.0) -> Link:
+    def link(self, timeout: float) -> Link:
         return Link(self, timeout)
 
     async def close(self) -> None:
@@ -165,7 +161,7 @@ class Link:
     milliseconds, where a pool would wait out its timeout.
     """
 
-    def __init__(self, database: Database, timeout: float = 30.0) -> None:
+    def __init__(self, database: Database, timeout: float) -> None:
         self.database = database
         self.timeout = timeout
         self._conn: psycopg.AsyncConnection[Any] | None = None

@@ -25,7 +25,7 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
-from newscrawl.db.connection import DEFAULT_DATA_DIR, Database, Link
+from newscrawl.db.connection import Database, Link
 from newscrawl.db.errors import (
     DatabaseError,
     DatabaseMisconfigured,
@@ -50,8 +50,8 @@ async def open_database(
     url: str | None,
     data_dir: str | os.PathLike[str],
     *,
-    timeout: float = 30.0,
-    retry: RetryPolicy | None = None,
+    timeout: float,
+    retry: RetryPolicy,
 ) -> AsyncIterator[tuple[Database, list[str]]]:
     """The database of ``url`` (None: the embedded server) with its schema up to date, and
     the migrations applied now.
@@ -59,7 +59,6 @@ async def open_database(
     Raises :class:`DatabaseMisconfigured` or :class:`DatabaseUnavailable`, with a message
     safe to log (no password).
     """
-    retry = retry or RetryPolicy()
     try:
         database = await Database.resolve(url, data_dir)
     except Exception as exc:  # the embedded server would not start
@@ -131,14 +130,10 @@ class CrawlDatabase:
     def from_settings(cls, settings: BaseSettings) -> CrawlDatabase:
         return cls(
             url=settings.get("NEWSCRAWL_DATABASE_URL") or None,
-            data_dir=settings.get("NEWSCRAWL_DATA_DIR") or DEFAULT_DATA_DIR,
+            data_dir=settings["NEWSCRAWL_DATA_DIR"],
             spool_dir=settings.get("NEWSCRAWL_SPOOL_DIR") or None,
             timeout=settings.getfloat("NEWSCRAWL_STORE_TIMEOUT"),
-            retry=RetryPolicy(
-                times=max(0, settings.getint("NEWSCRAWL_STORE_RETRY_TIMES")),
-                backoff=settings.getfloat("NEWSCRAWL_STORE_RETRY_BACKOFF"),
-                backoff_max=settings.getfloat("NEWSCRAWL_STORE_RETRY_BACKOFF_MAX"),
-            ),
+            retry=RetryPolicy.from_settings(settings),
         )
 
     @classmethod

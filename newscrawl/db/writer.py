@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from scrapy.settings import BaseSettings
+
 from newscrawl.db.connection import Database
 from newscrawl.db.errors import classify, describe
 from newscrawl.db.spool import Spool
@@ -50,9 +52,18 @@ class RetryPolicy:
     come back in the same instant.
     """
 
-    times: int = 0
-    backoff: float = 1.0
-    backoff_max: float = 30.0
+    times: int
+    backoff: float
+    backoff_max: float
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> RetryPolicy:
+        """``NEWSCRAWL_STORE_RETRY_TIMES``, ``..._BACKOFF`` and ``..._BACKOFF_MAX``."""
+        return cls(
+            times=max(0, settings.getint("NEWSCRAWL_STORE_RETRY_TIMES")),
+            backoff=settings.getfloat("NEWSCRAWL_STORE_RETRY_BACKOFF"),
+            backoff_max=settings.getfloat("NEWSCRAWL_STORE_RETRY_BACKOFF_MAX"),
+        )
 
     async def run(
         self,
@@ -170,7 +181,7 @@ class Writer:
             self.count(action, n)
         await self._reject(rejected)
 
-    async def replay(self, batch_size: int = 200) -> Replayed:
+    async def replay(self, batch_size: int) -> Replayed:
         """Replay the spool, oldest file first, removing each once all its records are in.
 
         Skipped while the breaker is open: an outage is not waited out twice.
