@@ -14,13 +14,10 @@ import json
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ import psycopg
 
 from newscrawl import settings as project_settings
 from tests.support.database import postgres_dsn, temporary_database
+from tests.support.measure import run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -48,54 +46,6 @@ CRAWL_SETTINGS = {
     "TELNETCONSOLE_ENABLED": "False",
     "LOG_LEVEL": "INFO",
 }
-
-
-@dataclass
-class Measurement:
-    """What the kernel says one child process cost."""
-
-    returncode: int
-    wall_s: float
-    cpu_s: float  # user + system
-    peak_rss_mb: float
-
-
-def run_measured(
-    command: Sequence[str],
-    *,
-    log: Path,
-    env: dict[str, str] | None = None,
-    timeout: float = 3600,
-) -> Measurement:
-    """Run ``command`` in the project root, output to ``log``; its wall time, CPU and peak RSS.
-
-    ``os.wait4`` reports the child's own rusage, so the benchmark process and the
-    site server (another child) do not count.
-    """
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            list(command),
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        watchdog = threading.Timer(timeout, process.kill)
-        watchdog.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            watchdog.cancel()
-        wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return Measurement(
-        returncode=process.returncode,
-        wall_s=round(wall, 3),
-        cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
-        peak_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
-    )
 
 
 def scrapy_command(target: Sequence[str], settings: dict[str, str]) -> list[str]:

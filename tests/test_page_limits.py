@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.page_memory import ARTICLE_PATH, HUGE_PATH, crawl, huge_page, page, serve
+from tests.support.huge_page import ARTICLE_PATH, HUGE_PATH, crawl, huge_page, page, serve
 
 GROWTH_MB = 100  # parsed, the page adds over 1,400 MB; skipped, next to nothing
 
