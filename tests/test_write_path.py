@@ -7,6 +7,7 @@ in milliseconds; refused credentials fail at once; no DSN leaks its password.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import dataclasses
 import logging
@@ -52,6 +53,48 @@ def poison(n: int) -> dict[str, Any]:
     """A record whose 3 KB canonical URL (random, so incompressible) exceeds what a
     PostgreSQL index row can hold: SQLSTATE 54000, one record's fault."""
     return record(n, canonicalUrl=f"https://news.example/{secrets.token_hex(1500)}")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# A batch's way down: each module calls only the next one (and leaf helpers: db/errors,
+# processors), never one before it; db/crawl only wires them together at the start.
+WRITE_PATH = [
+    "newscrawl.pipelines.postgres",
+    "newscrawl.db.writer",
+    "newscrawl.db.store",
+    "newscrawl.db.connection",
+]
+
+
+def runtime_imports(module: str) -> set[str]:
+    """The newscrawl modules ``module`` imports (``if TYPE_CHECKING:`` imports aside)."""
+    tree = ast.parse((ROOT / f"{module.replace('.', '/')}.py").read_text())
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return {name for name in found if name.startswith("newscrawl.")}
+
+
+def test_a_batch_visits_each_module_of_the_write_path_once() -> None:
+    for position, module in enumerate(WRITE_PATH):
+        imports = runtime_imports(module)
+        assert not imports & set(WRITE_PATH[:position]), f"{module} calls back up the path"
+        assert not imports & set(WRITE_PATH[position + 2 :]), f"{module} skips a layer"
+        if module != "newscrawl.db.writer":
+            assert "newscrawl.db.spool" not in imports, f"{module}: only the writer spools"
+    assert "newscrawl.db.store" in runtime_imports("newscrawl.db.writer")
+    assert "newscrawl.db.connection" not in runtime_imports("newscrawl.db.writer")
 
 
 NO_RETRY = RetryPolicy(times=0, backoff=1.0, backoff_max=30.0)

@@ -26,14 +26,16 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from scrapy.settings import BaseSettings
 
-from newscrawl.db.connection import Database
 from newscrawl.db.errors import classify, describe
 from newscrawl.db.spool import Spool
 from newscrawl.db.store import Action, ArticleStore, Rejected
+
+if TYPE_CHECKING:  # its label and DSN name it in log lines; connections come through the store
+    from newscrawl.db.connection import Database
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +232,14 @@ class Writer:
                 ", ".join(f"{n} {action}" for action, n in sorted(done.actions.items())),
             )
         return done
+
+    async def close(self, batch_size: int) -> int:
+        """Close this writer's spool file and replay what is pending (the breaker permitting);
+        how many records remain spooled."""
+        self.spool.close()
+        if self.spool.pending():
+            await self.replay(batch_size)
+        return self.spool.count()
 
     async def _attempt(self, batch: list[dict[str, Any]]) -> tuple[list[Action], list[Rejected]]:
         try:
