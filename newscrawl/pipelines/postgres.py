@@ -154,10 +154,7 @@ class PostgresPipeline:
         writer, self.writer = self.writer, None
         if writer is None:
             return
-        writer.spool.close()
-        if writer.spool.pending():
-            await writer.replay(self.batch_size)
-        if left := writer.spool.count():
+        if left := await writer.close(self.batch_size):
             self.stats.set_value(f"{STATS_STORE}/left_spooled", left)
             self.stats.set_value(STATS_EXIT_CODE, 1)
             logger.warning(
