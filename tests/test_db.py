@@ -110,15 +110,6 @@ def test_configured_url_wins(caplog: pytest.LogCaptureFixture) -> None:
     assert "secret" not in caplog.text
 
 
-def test_the_environment_is_read_by_the_settings_only() -> None:
-    readers = [
-        str(path.relative_to(ROOT))
-        for path in sorted((ROOT / "newscrawl").rglob("*.py"))
-        if "environ" in (text := path.read_text()) and "NEWSCRAWL_DATABASE_URL" in text
-    ]
-    assert readers == ["newscrawl/settings.py"]
-
-
 EMBEDDED_CLIENT = textwrap.dedent(
     """
     import asyncio, sys
