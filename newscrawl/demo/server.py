@@ -17,7 +17,15 @@ from types import TracebackType
 from typing import Protocol
 
 from newscrawl.demo import feeds
-from newscrawl.demo.site import DEFAULT_HOST, Resource, SampleSite, not_found
+from newscrawl.demo.site import (
+    DEFAULT_ARTICLES,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_SEED,
+    Resource,
+    SampleSite,
+    not_found,
+)
 
 
 class Site(Protocol):
@@ -122,9 +130,9 @@ class SiteServer:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the sample Daily8-style site.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8008)
-    parser.add_argument("--articles", type=int, default=48)
-    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--articles", type=int, default=DEFAULT_ARTICLES)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args(argv)
     with SiteServer(SampleSite(args.articles, args.seed), args.host, args.port) as server:
         print(f"Serving {args.articles} articles at {server.url}/en (Ctrl-C to stop)", flush=True)

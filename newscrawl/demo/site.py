@@ -39,8 +39,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from newscrawl.demo import markups
 
-DEFAULT_HOST = "127.0.0.1:8008"
+DEFAULT_PORT = 8008
+"""The demo's port: a fixed one keeps URLs, and so re-runs, identical."""
+DEFAULT_HOST = f"127.0.0.1:{DEFAULT_PORT}"
 """Host used for absolute URLs when the caller gives none (the saved fixtures use it)."""
+DEFAULT_ARTICLES = 48
+DEFAULT_SEED = 8
 
 MARKUPS = (
     "classic", "semantic", "hashed", "opengraph", "json-ld-graph", "next-app", "client", "dom-only"
@@ -282,8 +286,8 @@ class SampleSite:
 
     def __init__(
         self,
-        n_articles: int = 48,
-        seed: int = 8,
+        n_articles: int = DEFAULT_ARTICLES,
+        seed: int = DEFAULT_SEED,
         listing_page_size: int = 10,
         sitemap_size: int = 50_000,
         markups: tuple[str, ...] = SERVER_MARKUPS,
