@@ -17,6 +17,7 @@ from scrapy.settings import Settings
 
 from newscrawl import export, report, schedule
 from newscrawl.db import commands as db_commands
+from newscrawl.demo.site import DEFAULT_ARTICLES, DEFAULT_PORT
 from newscrawl.frontier import commands as frontier_commands
 from newscrawl.summary import summary_lines
 
@@ -172,11 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newscrawl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_demo = commands.add_parser("demo", help="crawl the bundled sample site end to end")
-    run_demo.add_argument("--articles", type=int, default=48, help="sample site size")
+    run_demo.add_argument("--articles", type=int, default=DEFAULT_ARTICLES, help="sample site size")
     run_demo.add_argument(
         "--port",
         type=int,
-        default=8008,
+        default=DEFAULT_PORT,
         help="sample site port; a fixed port keeps URLs, and so re-runs, identical (0: any)",
     )
     run_demo.add_argument(
