@@ -9,6 +9,8 @@ scrapyd. Every component reads the settings, so ``-s`` beats the environment.
 
 import os
 
+from newscrawl import vocab as _vocab  # lower case: not a setting itself
+
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
@@ -121,8 +123,9 @@ SPIDER_MIDDLEWARES = {
 NEWSCRAWL_INCREMENTAL_ENABLED = True
 NEWSCRAWL_INCREMENTAL_BATCH_SIZE = 200  # article URLs per lookup
 
-# Validation: an item without these fields is dropped (counted per reason).
-NEWSCRAWL_REQUIRED_FIELDS = ["url", "headline", "articleBody"]
+# Validation: an item without these fields is dropped (counted per reason). By default the
+# fields the store cannot do without; add to them, the store still needs those.
+NEWSCRAWL_REQUIRED_FIELDS = list(_vocab.STORED_FIELDS)
 # Limits before the database (counted under newscrawl/fields/): longer canonical URLs and
 # related links are dropped (an item with a longer URL is), longer fields truncated.
 NEWSCRAWL_MAX_URL_LENGTH = 2083  # Scrapy's URLLENGTH_LIMIT; PostgreSQL indexes ~2.7 KB

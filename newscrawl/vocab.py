@@ -26,6 +26,10 @@ HTML_PAGE_KINDS: Final = frozenset({ARTICLE, LISTING})
 LIVE_BLOG: Final = "liveBlog"
 OTHER: Final = "other"
 
+# Record fields every stored article has (NOT NULL in the articles table, migration 0001):
+# the store skips a record without one, and NEWSCRAWL_REQUIRED_FIELDS starts from them.
+STORED_FIELDS: Final = ("url", "headline", "articleBody")
+
 # Request meta keys.
 PAGE_KIND: Final = "page_kind"
 FRONTIER_ID: Final = "frontier_id"

@@ -26,12 +26,12 @@ from psycopg.types.json import Jsonb
 
 from newscrawl.db.errors import classify, describe, sqlstate
 from newscrawl.processors import body_hash, is_date_only, url_key
+from newscrawl.vocab import STORED_FIELDS
 
 logger = logging.getLogger(__name__)
 
 Action = Literal["inserted", "updated", "unchanged", "merged", "skipped"]
 Rejected = tuple[dict[str, Any], Exception]
-REQUIRED_FIELDS = ("url", "headline", "articleBody")
 # PostgreSQL's timestamptz takes offsets up to 15:59 either way; Python's up to 23:59.
 MAX_OFFSET = timedelta(hours=15, minutes=59)
 
@@ -101,7 +101,7 @@ def _element(record: dict[str, Any], index: int) -> dict[str, Any] | None:
     """The batch element for ``record`` (see migration 0004), or None if it cannot be stored."""
     missing = [
         name
-        for name in REQUIRED_FIELDS
+        for name in STORED_FIELDS
         if not isinstance(record.get(name), str) or not record[name].strip()
     ]
     if missing:
