@@ -203,3 +203,14 @@ def test_the_url_day_beats_a_utc_instant_even_when_text_shows_the_next_day() -> 
     head = jsonld(datePublished="2023-11-09T03:28:35Z")
     body = "<p class='date'>Updated November 9, 2023</p>"
     assert published(head, body, url=url) == "2023-11-08"
+
+
+def test_a_table_inside_the_story_is_part_of_the_body() -> None:
+    table = (
+        "<table><tr><th>Roof</th><th>Cost per square metre</th></tr>"
+        "<tr><td>Slate</td><td>84,50 euros</td></tr></table>"
+    )
+    body = " ".join(
+        page(body=f"<article>{PROSE}{table}{PROSE}</article>").extract().values["articleBody"]
+    )
+    assert "84,50 euros" in body

@@ -845,7 +845,7 @@ class GenericArticlePage(ArticlePage):
                 url=self.response.url,
                 fast=fast,
                 include_comments=False,
-                include_tables=False,
+                include_tables=True,
             )
             text = getattr(document, "text", None) or ""
             if len(text) >= _ENOUGH_TEXT:
