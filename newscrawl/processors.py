@@ -579,13 +579,31 @@ BOILERPLATE_RE = re.compile(
             r"(?:story continues below )?advertisement|advertising|sponsored(?: content)?|ad",
             r"scroll (?:down )?to continue(?: reading| with content)?",
             r"share(?: this)?(?: article| story| page| post)?(?: on \w+)?|copy link",
-            r"(?:read (?:more|also|next)|see also|also read)(?:\s*:.*)?",
+            # "Read also: <other headline>" in the languages of the development pages
+            r"(?:read (?:more|also|next)|see also|also read|lea (?:también|más)|lee también"
+            r"|vea también|ver (?:también|más)|le puede interesar|te puede interesar|puedes ver"
+            r"|leia (?:também|mais)|veja também|(?:à )?lire aussi|voir aussi|leggi anche|lees ook"
+            r"|czytaj (?:też|także|również)|zobacz (?:też|także)|dowiedz się więcej|auch lesen"
+            r"|lesen sie (?:auch|hier|mehr)(?: die folgenden beiträge)?|zum weiterlesen"
+            r"|(?:das|das thema|dieses thema) könnte (?:dich|sie) auch interessieren)"
+            r"(?:\s*[:»?].*)?",
             # "Related: <other headline>", "MORE: ...", "WATCH: ..." lines between paragraphs
-            r"(?:related|more|watch|listen|recommended|trending|most read|popular)\s*:.*",
+            r"(?:related|more|watch|listen|recommended|trending|most read|popular|lea|mire|mira"
+            r"|vea|latest on)\s*:.*",
+            # headings of related-article lists
+            r"(?:notas|noticias|artículos|contenidos?) relacionad[oa]s|schon gelesen\??"
+            r"|(?:ähnliche|empfohlene|weitere|verwandte|kommentierte) (?:beiträge|artikel|themen)"
+            r"(?: zum thema| aus der \w+)?|mehr (?:themen|zum thema)|auch interessant"
+            r"|more on this (?:story|topic)|sur le même sujet|latest on",
             r"(?:sign up|subscribe) (?:for|to) (?:our|the) .{0,40}newsletters?(?:\W.*)?",
-            r"subscribe(?: now)?|newsletter",
+            r"subscribe(?: now)?|(?:\S+ ){0,3}newsletter(?: \S+){0,2}",
+            r"never miss .{0,80}newsletter.*|subscribe now .{0,80}",
+            r"to (?:view|read|continue) (?:the full|this) story,? .*subscri.*",
             r"skip to (?:main )?content",
-            r"follow us(?: on .{1,40})?",
+            r"follow us(?: on .{1,40})?|s[ií]guenos en .*",
+            r"follow .{1,40} on (?:twitter|facebook|instagram|telegram)\b.*",
+            r"teilen(?: sie dies mit)?|kategorien?|categor(?:y|ies)\s*:.*|kategorie\s*:.*"
+            r"|keine kommentare.*|inhaltsverzeichnis|table of contents",
         )
     ),
     re.IGNORECASE,

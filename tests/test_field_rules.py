@@ -164,9 +164,36 @@ def test_rich_text_stored_as_a_json_string_is_read_as_text() -> None:
     assert body_paragraphs(json.dumps(tree)) == ["Roofs first.", "Rain next."]
 
 
-@pytest.mark.parametrize("line", ["Related: Council fixes bridges", "MORE: Rain all week"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Related: Council fixes bridges",
+        "MORE: Rain all week",
+        "Lea también: El concejo arregla los puentes",
+        "À lire aussi » Le conseil vote sur les toits",
+        "Lesen Sie auch die folgenden Beiträge:",
+        "NOTAS RELACIONADAS",
+        "Schon gelesen?",
+        "Ledger Newsletter",
+        "Subscribe now to our e-edition for the full story.",
+        "Follow The Ledger on Twitter and Instagram @ledger",
+        "Teilen Sie dies mit:",
+    ],
+)
 def test_related_lines_are_boilerplate(line: str) -> None:
     assert is_boilerplate(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The mayor said the newsletter was wrong about the vote on roofs.",
+        "Lea Müller voted against the roofs.",
+        "Related parties were not asked.",
+    ],
+)
+def test_story_lines_naming_the_same_words_are_kept(line: str) -> None:
+    assert not is_boilerplate(line)
 
 
 def test_a_header_date_one_day_later_is_an_edition_date_not_a_correction() -> None:
