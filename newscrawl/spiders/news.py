@@ -46,6 +46,7 @@ class NewsSpider(ArticleSpider):
     """
 
     name = "news"
+    min_article_probability: float  # NEWSCRAWL_MIN_ARTICLE_PROBABILITY, set by from_crawler
 
     def __init__(
         self,
@@ -64,7 +65,6 @@ class NewsSpider(ArticleSpider):
             self.allowed_domains = sorted(set(self.allowed_domains) | {h for h in hosts if h})
         # Not LinkExtractor(allow_domains=...): it compares host:port, so misses ported sites.
         self.links = LinkExtractor()
-        self.min_article_probability = 0.5
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
