@@ -19,6 +19,8 @@ from typing import Any
 from lxml import etree
 from scrapy.http import Request
 
+from newscrawl.vocab import SITEMAP_CHILD
+
 INDEX = "sitemapindex"
 URLSET = "urlset"
 _ENTRY_TAGS = {"url", "sitemap"}
@@ -120,7 +122,7 @@ class SitemapFeed:
                 self._sources.pop()
             elif isinstance(request, Request):
                 requests.append(request)
-                if request.meta.get("sitemap_child"):  # its entries come next
+                if request.meta.get(SITEMAP_CHILD):  # its entries come next
                     self._waiting = True
                     return requests
         if self._sources:

@@ -34,6 +34,9 @@ STORED_FIELDS: Final = ("url", "headline", "articleBody")
 PAGE_KIND: Final = "page_kind"
 FRONTIER_ID: Final = "frontier_id"
 """The shared frontier's id of a request a worker leased (newscrawl.frontier)."""
+SITEMAP_CHILD: Final = "sitemap_child"
+"""On a sitemap request: a sitemap of an index, whose entries the sitemap feed waits for
+(newscrawl.sitemaps)."""
 RENDER: Final = "newscrawl_render"
 """Why a request goes through the browser: ``always`` or ``fallback`` (newscrawl.browser)."""
 
