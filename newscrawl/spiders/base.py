@@ -42,6 +42,7 @@ from newscrawl.vocab import (
     LISTING,
     PAGE_KIND,
     SITEMAP,
+    SITEMAP_CHILD,
     STATS_BUDGET,
     STATS_DROPPED,
     STATS_SITEMAP,
@@ -168,14 +169,15 @@ class ArticleSpider(scrapy.Spider):
         kwargs.setdefault("meta", {})[PAGE_KIND] = LISTING
         return Request(url, **kwargs)
 
-    def sitemap_request(self, url: str, **meta: Any) -> Request:
+    def sitemap_request(self, url: str, *, child: bool = False) -> Request:
+        """``child``: a sitemap of an index, which the sitemap feed waits for."""
         return Request(
             url,
             callback=self.parse_sitemap,
             errback=self.sitemap_failed,
-            meta={PAGE_KIND: SITEMAP, **meta},
+            meta={PAGE_KIND: SITEMAP, SITEMAP_CHILD: child},
             # An index's sitemap the feed waits for must arrive, or fail, but never be dropped.
-            dont_filter=bool(meta.get("sitemap_child")),
+            dont_filter=child,
         )
 
     def is_article_url(self, url: str) -> bool:
@@ -207,7 +209,7 @@ class ArticleSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> list[Request]:
         """The sitemap's entries, requested as the crawl drains (``newscrawl.sitemaps``)."""
-        resume = bool(response.meta.get("sitemap_child"))
+        resume = bool(response.meta.get(SITEMAP_CHILD))
         body = response.body
         if response.url.endswith(".gz") or body[:2] == b"\x1f\x8b":
             body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
@@ -222,13 +224,13 @@ class ArticleSpider(scrapy.Spider):
     def sitemap_failed(self, failure: Failure) -> list[Request]:
         """A sitemap could not be fetched (the download guard logged why): go on without it."""
         request = failure.request  # type: ignore[attr-defined]
-        return self.sitemap_feed.resume() if request.meta.get("sitemap_child") else []
+        return self.sitemap_feed.resume() if request.meta.get(SITEMAP_CHILD) else []
 
     def _sitemap_requests(self, sitemap: SitemapReader, url: str) -> Iterator[Request | None]:
         try:
             for entry in sitemap:
                 if sitemap.type == INDEX:
-                    yield self.sitemap_request(entry["loc"], sitemap_child=True)
+                    yield self.sitemap_request(entry["loc"], child=True)
                 elif self.wants_sitemap_entry(entry):
                     yield self.article_request(entry["loc"])
                 else:
