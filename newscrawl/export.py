@@ -4,8 +4,8 @@ Reads the configured database (``--database-url`` / ``NEWSCRAWL_DATABASE_URL``) 
 the embedded one (``--data-dir``), starting the embedded server for the time of the
 export. Records are the stored ``record`` column, exactly what the crawl's feed
 held. Filters: ``--since`` (published on or after), ``--source`` (publisher name),
-``--spider``, ``--run`` (the articles a ``crawl_runs`` run stored or saw again:
-its spider's articles last seen while it ran).
+``--spider``, ``--run`` (the articles a ``crawl_runs`` run wrote: inserted, updated,
+found unchanged, or given a new URL; kept in ``run_articles`` as the run stores them).
 """
 
 from __future__ import annotations
@@ -138,6 +138,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--source", help="publisher name (the record's source.name)")
     parser.add_argument("--spider", help="spider that stored the articles")
-    parser.add_argument("--run", help="crawl_runs id: the articles that run stored or saw")
+    parser.add_argument("--run", help="crawl_runs id: the articles that run wrote")
     add_database_arguments(parser)
     parser.set_defaults(func=run)

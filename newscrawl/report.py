@@ -35,7 +35,7 @@ SELECT id, spider, job_id, started_at, finished_at, finish_reason, stats
 FROM crawl_runs WHERE (%(run)s::uuid IS NULL OR id = %(run)s::uuid)
 ORDER BY started_at DESC LIMIT 1
 """
-# The run's articles: its spider's, last seen while it ran (as ``newscrawl export --run``).
+# The run's articles (as ``newscrawl export --run``): the ones it wrote.
 _ARTICLES = f"""
 SELECT coalesce(a.source_name, '(none)') AS source, a.date_published::date AS published
 FROM articles a JOIN crawl_runs r ON r.id = %(run)s

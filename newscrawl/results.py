@@ -25,11 +25,16 @@ from newscrawl import settings as defaults
 from newscrawl.db.connection import Database
 from newscrawl.db.errors import classify, describe, hint
 
-# The articles a crawl_runs row ``r`` stored or saw: its spider's, last seen while it ran.
-# last_seen is the download time, which records keep to the second.
+# The articles a crawl_runs row ``r`` wrote (inserted, updated, found unchanged or merged
+# a URL into), from run_articles (migration 0009). Runs from before that migration have no
+# rows there: for them, the articles of their spider last seen while they ran (last_seen
+# is the download time, which records keep to the second).
 RUN_ARTICLES = (
-    "a.spider = r.spider AND a.last_seen >= date_trunc('second', r.started_at)"
-    " AND a.last_seen <= coalesce(r.finished_at, now())"
+    "(a.id IN (SELECT ra.article_id FROM run_articles ra WHERE ra.run_id = r.id)"
+    " OR (r.started_at < (SELECT m.applied_at FROM schema_migrations m"
+    " WHERE m.name = '0009_run_articles.sql')"
+    " AND a.spider = r.spider AND a.last_seen >= date_trunc('second', r.started_at)"
+    " AND a.last_seen <= coalesce(r.finished_at, now())))"
 )
 
 

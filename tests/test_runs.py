@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy.exceptions import NotConfigured
 
+from newscrawl.db.connection import Database
+from newscrawl.db.crawl import open_database
+from newscrawl.db.store import ArticleStore
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
+from newscrawl.processors import body_hash
 from newscrawl.runs import RunRecorder
 from newscrawl.spiders.daily8 import Daily8Spider
-from tests.support.crawl import project_crawler, query, run_crawl
+from tests.support.crawl import ROOT, project_crawler, query, run_crawl
 
 
 def test_a_crawl_records_its_run(fresh_db: str, tmp_path: Path) -> None:
@@ -60,3 +70,68 @@ def test_a_failed_write_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -
 def test_off_without_the_store() -> None:
     with pytest.raises(NotConfigured):
         RunRecorder.from_crawler(project_crawler(Daily8Spider, {"NEWSCRAWL_STORE_ENABLED": False}))
+
+
+def article(n: int, body: str = "") -> dict[str, Any]:
+    body = body or f"Story number {n}.\nIt has two paragraphs."
+    url = f"https://news.example/story/{n}"
+    return {
+        "url": url,
+        "headline": f"Headline {n}",
+        "articleBody": body,
+        "bodyHash": body_hash(body),
+        "provenance": {"spider": "news", "fields": {}},
+    }
+
+
+def newscrawl(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "newscrawl.cli", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def exported(dsn: str, run: uuid.UUID) -> list[str]:
+    done = newscrawl("export", "--database-url", dsn, "--run", str(run))
+    assert done.returncode == 0, done.stderr
+    return sorted(json.loads(line)["url"] for line in done.stdout.splitlines())
+
+
+def run_row(run: uuid.UUID, stats: dict[str, Any]) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "id": run, "spider": "news", "job_id": None, "crawl_id": None,
+        "started_at": now - timedelta(minutes=1), "finished_at": now,
+        "finish_reason": "store_outage", "pages": 9, "items_stored": 1, "items_replayed": 0,
+        "items_rejected": 0, "items_spooled": 2, "duplicates": 0, "errors": 0, "stats": stats,
+    }  # fmt: skip
+
+
+def test_export_run_is_exactly_what_the_run_wrote_even_beside_another_run(fresh_db: str) -> None:
+    """Two runs of one spider at the same time (two sites, say): each run's export holds
+    its own articles, those it inserted, updated or found unchanged, not the other's."""
+    first, second = uuid.uuid4(), uuid.uuid4()
+
+    async def crawl_both() -> None:
+        async with open_database(fresh_db, "unused"):
+            pass
+        link = Database(dsn=fresh_db, label="test").link()
+        store = ArticleStore(link)
+        try:
+            for run in (first, second):
+                await store.record_run(run_row(run, {}))
+            await store.write([article(1), article(2)], first)
+            await store.write([article(3)], second)
+            await store.write([article(2), article(1, "Story number 1, corrected.")], second)
+            await store.write([article(4)], None)  # no run: stored, in no run's export
+        finally:
+            await link.close()
+
+    asyncio.run(crawl_both())
+    assert exported(fresh_db, first) == [
+        "https://news.example/story/1",
+        "https://news.example/story/2",
+    ]
+    assert exported(fresh_db, second) == [f"https://news.example/story/{n}" for n in (1, 2, 3)]
+    actions = query(
+        fresh_db, "SELECT action FROM run_articles WHERE run_id = %s ORDER BY article_id", second
+    )
+    assert [row["action"] for row in actions] == ["updated", "unchanged", "inserted"]

@@ -212,7 +212,7 @@ class CrawlDatabase:
 
     def spool(self) -> Spool:
         assert self.database is not None, "acquire() first"
-        return Spool.of(self.database.dsn, self.spool_dir)
+        return Spool.of(self.database.dsn, self.spool_dir, self.run_id)
 
     async def release(self) -> None:
         """Leave; the last user closes the links and releases the embedded server."""

@@ -34,6 +34,7 @@ from psycopg.conninfo import conninfo_to_dict
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
+_RUN_IN_NAME = re.compile(rf"\.run-([0-9a-f-]{{36}}){re.escape(SUFFIX)}$")
 
 
 def database_folder(dsn: str) -> str:
@@ -66,22 +67,34 @@ def _try_lock(file: IO[bytes]) -> bool:
 class Spool:
     """The spool folder of one database; appends go to this process's own file."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], run_id: uuid.UUID | None = None) -> None:
         self.directory = Path(directory)
+        self.run_id = run_id  # the crawl run whose records this process spools
         self.path: Path | None = None  # this process's file, once it has one
         self._file: IO[bytes] | None = None
 
     @classmethod
-    def of(cls, dsn: str, base: str | os.PathLike[str]) -> Spool:
-        """The spool of the database at ``dsn``, in its own folder under ``base``."""
-        return cls(Path(base) / database_folder(dsn))
+    def of(cls, dsn: str, base: str | os.PathLike[str], run_id: uuid.UUID | None = None) -> Spool:
+        """The spool of the database at ``dsn``, in its own folder under ``base``; files
+        written through it name the crawl run ``run_id``."""
+        return cls(Path(base) / database_folder(dsn), run_id)
+
+    @staticmethod
+    def run_of(path: Path) -> str | None:
+        """The crawl run whose records ``path`` holds (None for a file that names none)."""
+        found = _RUN_IN_NAME.search(path.name)
+        return found.group(1) if found else None
 
     def append(self, records: list[dict[str, Any]]) -> Path:
         """Write ``records`` durably (flushed and fsync'd) and return the file holding them."""
         if self._file is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            self.path = self.directory / f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
+            # The run in the name, not in the lines: a replay credits that run (crawl_runs,
+            # run_articles) and the records stay exactly what the crawl exported.
+            run = f".run-{self.run_id}" if self.run_id else ""
+            name = f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}{run}{SUFFIX}"
+            self.path = self.directory / name
             self._file = self.path.open("ab")
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
             _fsync_dir(self.directory)

@@ -169,6 +169,22 @@ ON CONFLICT (id) DO UPDATE SET
 """
 
 
+# What a run did to each article of a batch: one row per article (two URLs of one story
+# in a batch are one article), the strongest action kept (inserted > updated > merged >
+# unchanged), also against what an earlier batch of the run did.
+_RUN_ARTICLES = """
+INSERT INTO run_articles AS r (run_id, article_id, action)
+SELECT DISTINCT ON (u.article_id) %(run)s::uuid, u.article_id, x.action
+  FROM unnest(%(keys)s::text[], %(actions)s::text[]) AS x(url_key, action)
+  JOIN article_urls u ON u.url_key = x.url_key
+ ORDER BY u.article_id, array_position(%(order)s::text[], x.action) DESC
+ON CONFLICT (run_id, article_id) DO UPDATE SET action = excluded.action
+ WHERE array_position(%(order)s::text[], excluded.action)
+     > array_position(%(order)s::text[], r.action)
+"""
+_ACTION_ORDER = ["unchanged", "merged", "updated", "inserted"]
+
+
 class ArticleStore:
     """Article (and run record) persistence: one statement a batch, over ``connector``'s
     autocommit connections."""
@@ -176,21 +192,24 @@ class ArticleStore:
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
 
-    async def write(self, records: list[dict[str, Any]]) -> tuple[list[Action], list[Rejected]]:
-        """Upsert ``records``; when one record's content makes PostgreSQL refuse the batch,
-        split the batch to isolate it, so it does not keep the others out.
+    async def write(
+        self, records: list[dict[str, Any]], run_id: uuid.UUID | str | None = None
+    ) -> tuple[list[Action], list[Rejected]]:
+        """Upsert ``records`` (for the run ``run_id``); when one record's content makes
+        PostgreSQL refuse the batch, split the batch to isolate it, so it does not keep the
+        others out.
 
         Returns the actions of the records written, in order, and the rejected records
         with their errors. Outages and errors that are no record's
         fault (a missing table fails every half of a batch alike) are raised.
         """
-        return await self._write(records, blame_rows=False)
+        return await self._write(records, run_id, blame_rows=False)
 
     async def _write(
-        self, records: list[dict[str, Any]], *, blame_rows: bool
+        self, records: list[dict[str, Any]], run_id: uuid.UUID | str | None, *, blame_rows: bool
     ) -> tuple[list[Action], list[Rejected]]:
         try:
-            return await self.upsert(records), []
+            return await self.upsert(records, run_id), []
         except Exception as exc:
             kind = classify(exc)
             if kind == "record" or (kind == "batch" and blame_rows):
@@ -202,23 +221,26 @@ class ArticleStore:
         middle = len(records) // 2
         first, second = records[:middle], records[middle:]
         if blame_rows:
-            a = await self._write(first, blame_rows=True)
-            b = await self._write(second, blame_rows=True)
+            a = await self._write(first, run_id, blame_rows=True)
+            b = await self._write(second, run_id, blame_rows=True)
             return a[0] + b[0], a[1] + b[1]
         # Not (yet) a record's fault: if both halves fail alike, the batch as a whole is.
         try:
-            a = await self._write(first, blame_rows=False)
+            a = await self._write(first, run_id, blame_rows=False)
         except Exception as exc:
             if classify(exc) != "batch":
                 raise
-            b = await self._write(second, blame_rows=False)  # raises if it fails too
-            a = await self._write(first, blame_rows=True)
+            b = await self._write(second, run_id, blame_rows=False)  # raises if it fails too
+            a = await self._write(first, run_id, blame_rows=True)
             return a[0] + b[0], a[1] + b[1]
-        b = await self._write(second, blame_rows=True)
+        b = await self._write(second, run_id, blame_rows=True)
         return a[0] + b[0], a[1] + b[1]
 
-    async def upsert(self, records: list[dict[str, Any]]) -> list[Action]:
-        """Store ``records`` (exported item dicts) in one transaction; one action per record.
+    async def upsert(
+        self, records: list[dict[str, Any]], run_id: uuid.UUID | str | None = None
+    ) -> list[Action]:
+        """Store ``records`` (exported item dicts) in one transaction; one action per record,
+        also kept in ``run_articles`` under ``run_id`` (migration 0009) when given.
 
         ``inserted``: a new article. ``updated``: a known URL with a changed body (version+1,
         the old text kept in ``article_versions``, related links replaced). ``unchanged``: a
@@ -237,16 +259,32 @@ class ArticleStore:
                 positions.append(position)
         actions: list[Action] = ["skipped"] * len(records)
         if elements:
-            async with self.connector.connection() as conn:
+            async with self.connector.connection() as conn, conn.transaction():
                 cursor = await conn.execute(
                     "SELECT newscrawl_upsert_articles(%s, %s)",
                     (Jsonb(elements, dumps=_dumps), Jsonb(related, dumps=_dumps)),
                 )
                 row = await cursor.fetchone()
-            assert row is not None
-            for position, action in zip(positions, row[0], strict=True):
-                actions[position] = action
+                assert row is not None
+                for position, action in zip(positions, row[0], strict=True):
+                    actions[position] = action
+                if run_id is not None:
+                    await conn.execute(_RUN_ARTICLES, self._run_articles(run_id, elements, row[0]))
         return actions
+
+    @staticmethod
+    def _run_articles(
+        run_id: uuid.UUID | str, elements: list[dict[str, Any]], actions: list[str]
+    ) -> dict[str, Any]:
+        stored = [
+            (e["url_key"], a) for e, a in zip(elements, actions, strict=True) if a != "skipped"
+        ]
+        return {
+            "run": str(run_id),
+            "keys": [key for key, _ in stored],
+            "actions": [action for _, action in stored],
+            "order": _ACTION_ORDER,
+        }
 
     async def reject(self, rejected: list[Rejected], run_id: uuid.UUID | None = None) -> None:
         """Put ``rejected`` records in ``rejected_items`` (migration 0005), with their errors."""

@@ -155,7 +155,7 @@ class Writer:
             return
         try:
             actions, rejected = await self.retry.run(
-                lambda: self._attempt(batch),
+                lambda: self._attempt(batch, self.run_id),
                 lambda exc, failures, delay: self._retrying(exc, failures, delay, len(batch)),
                 times=0 if self.in_outage else None,
                 stopping=self.stopping,
@@ -197,10 +197,11 @@ class Writer:
                     continue
                 runs = [record[RUN_RECORD] for record in records if RUN_RECORD in record]
                 articles = [record for record in records if RUN_RECORD not in record]
+                run_id = self.spool.run_of(path)
                 try:
                     for start in range(0, len(articles), batch_size):
                         batch = articles[start : start + batch_size]
-                        actions, rejected = await self._attempt(batch)
+                        actions, rejected = await self._attempt(batch, run_id)
                         done.actions.update(actions)
                         done.rejected += len(rejected)
                         await self._reject(rejected, raising=True)
@@ -241,9 +242,11 @@ class Writer:
             await self.replay(batch_size)
         return self.spool.count()
 
-    async def _attempt(self, batch: list[dict[str, Any]]) -> tuple[list[Action], list[Rejected]]:
+    async def _attempt(
+        self, batch: list[dict[str, Any]], run_id: uuid.UUID | str | None
+    ) -> tuple[list[Action], list[Rejected]]:
         try:
-            return await asyncio.wait_for(self.store.write(batch), self.timeout)
+            return await asyncio.wait_for(self.store.write(batch, run_id), self.timeout)
         except TimeoutError:
             raise TimeoutError(f"no answer within {self.timeout:g}s") from None
 
