@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +64,38 @@ def summary(stats: dict[str, Any]) -> dict[str, int]:
         ),
         "errors": stats.get("log_count/ERROR", 0),
     }
+
+
+def replayed_later(credit: Counter[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """What a later ``newscrawl db replay`` of a run's spooled items changes in its row.
+
+    ``credit``: the store actions of the replayed items, and ``rejected``. They are added
+    to the run's stats as the crawl's own replay would have counted them, and the store
+    columns recomputed from the stats, so the row reads as if the run had stored them
+    itself (``finish_reason`` still says there was an outage).
+    """
+
+    def change(stats: dict[str, Any]) -> dict[str, Any]:
+        stats = dict(stats)
+        replayed = sum(n for action, n in credit.items() if action != "rejected")
+        for action, n in credit.items():
+            rejected = action == "rejected"
+            key = (
+                STORE_COLUMNS["items_rejected"] if rejected else f"{STATS_STORE}/replayed/{action}"
+            )
+            stats[key] = stats.get(key, 0) + n
+        stats[STORE_COLUMNS["items_replayed"]] = (
+            stats.get(STORE_COLUMNS["items_replayed"], 0) + replayed
+        )
+        spooled = STORE_COLUMNS["items_spooled"]
+        stats[spooled] = max(0, stats.get(spooled, 0) - replayed - credit["rejected"])
+        return {
+            "stats": stats,
+            "items_stored": summary(stats)[COLUMNS["items_stored"]],
+            **{column: stats.get(key, 0) for column, key in STORE_COLUMNS.items()},
+        }
+
+    return change
 
 
 class RunRecorder:

@@ -217,8 +217,9 @@ def test_items_spooled_while_the_database_is_down_are_replayed_by_the_command(
         assert replay.returncode == 0, replay.stderr
         assert f"Replayed {left} spooled items" in replay.stderr
         assert_every_story_stored_once(dsn, site, server)
-        (run,) = query(dsn, "SELECT finish_reason, items_spooled FROM crawl_runs")
-        assert run == {"finish_reason": "store_outage", "items_spooled": left}
+        (run,) = query(dsn, "SELECT finish_reason, items_spooled, items_replayed FROM crawl_runs")
+        # The replay's work is the run's: nothing left spooled, the replayed items counted.
+        assert run == {"finish_reason": "store_outage", "items_spooled": 0, "items_replayed": left}
         assert not spooled_files(tmp_path)
 
         again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -390,5 +391,6 @@ def test_ctrl_c_during_an_outage_stops_at_once_and_the_run_is_recorded_by_the_re
     assert replay.returncode == 0, replay.stderr
     (run,) = query(dsn, "SELECT * FROM crawl_runs")
     assert run["finish_reason"] == "store_outage" and run["finished_at"] is not None
-    assert run["items_spooled"] == left and run["stats"]["finish_reason"] == "shutdown"
+    assert run["items_replayed"] == left and run["stats"]["finish_reason"] == "shutdown"
+    assert run["items_spooled"] == 0
     assert not spooled_files(tmp_path)

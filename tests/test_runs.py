@@ -17,6 +17,7 @@ from scrapy.exceptions import NotConfigured
 
 from newscrawl.db.connection import Database
 from newscrawl.db.crawl import open_database
+from newscrawl.db.spool import Spool
 from newscrawl.db.store import ArticleStore
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
@@ -135,3 +136,39 @@ def test_export_run_is_exactly_what_the_run_wrote_even_beside_another_run(fresh_
         fresh_db, "SELECT action FROM run_articles WHERE run_id = %s ORDER BY article_id", second
     )
     assert [row["action"] for row in actions] == ["updated", "unchanged", "inserted"]
+
+
+def test_a_standalone_replay_adds_what_it_stored_to_the_run_that_spooled_it(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    """A run stored one article and spooled two (the database went away); ``newscrawl db
+    replay`` later stores them: the run's row counts all three, its export holds them."""
+    run = uuid.uuid4()
+    stats = {"newscrawl/store/inserted": 1, "newscrawl/store/spooled": 2,
+             "newscrawl/store/left_spooled": 2, "response_received_count": 9}  # fmt: skip
+
+    async def crawl_then_outage() -> None:
+        async with open_database(fresh_db, "unused"):
+            pass
+        link = Database(dsn=fresh_db, label="test").link()
+        try:
+            await ArticleStore(link).write([article(1)], run)
+            await ArticleStore(link).record_run(run_row(run, stats))
+        finally:
+            await link.close()
+        spool = Spool.of(fresh_db, tmp_path / "spool", run)
+        spool.append([article(2), article(3)])
+        spool.close()
+
+    asyncio.run(crawl_then_outage())
+    replay = newscrawl(
+        "db", "replay", "--database-url", fresh_db, "--spool-dir", str(tmp_path / "spool")
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert f"Added 2 replayed items to the crawl_runs row of run {run}" in replay.stderr
+    (row,) = query(fresh_db, "SELECT * FROM crawl_runs")
+    assert (row["items_stored"], row["items_replayed"], row["items_spooled"]) == (3, 2, 0)
+    assert row["pages"] == 9 and row["finish_reason"] == "store_outage"
+    assert row["stats"]["newscrawl/store/replayed/inserted"] == 2
+    assert row["stats"]["newscrawl/store/left_spooled"] == 0
+    assert exported(fresh_db, run) == [f"https://news.example/story/{n}" for n in (1, 2, 3)]

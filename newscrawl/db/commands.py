@@ -25,6 +25,7 @@ from newscrawl.db.spool import Spool
 from newscrawl.db.store import ArticleStore
 from newscrawl.db.writer import RetryPolicy, Writer
 from newscrawl.redact import RedactingFilter
+from newscrawl.runs import replayed_later
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +100,10 @@ async def _run(
             return 0
         counts: Counter[str] = Counter()
         link = database.link(timeout)
+        store = ArticleStore(link)
         writer = Writer(
             database,
-            ArticleStore(link),
+            store,
             spool,
             retry=retry,
             timeout=timeout,
@@ -109,6 +111,7 @@ async def _run(
         )
         try:
             done = await writer.replay(args.batch_size)
+            await _credit_runs(store, done.by_run)
         finally:
             await link.close()
         if done.rejected:
@@ -120,3 +123,17 @@ async def _run(
         if left:
             logger.warning("%d items remain in %s", left, spool.directory)
         return 1 if left else 0
+
+
+async def _credit_runs(store: ArticleStore, by_run: dict[str, Counter[str]]) -> None:
+    """Add what was replayed to the runs that spooled it: their ``crawl_runs`` rows then
+    count every item they stored, whoever wrote it (their ``run_articles`` rows were
+    written with the items)."""
+    for run_id, credit in by_run.items():
+        items = sum(credit.values())
+        if await store.change_run(run_id, replayed_later(credit)):
+            logger.info("Added %d replayed items to the crawl_runs row of run %s", items, run_id)
+        else:
+            logger.warning(
+                "Run %s has no crawl_runs row to add %d replayed items to", run_id, items
+            )

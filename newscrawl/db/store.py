@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import orjson
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from newscrawl.db.errors import classify, describe, sqlstate
@@ -312,6 +314,29 @@ class ArticleStore:
         params = {**row, "stats": None if stats is None else Jsonb(stats, dumps=_dumps)}
         async with self.connector.connection() as conn:
             await conn.execute(_UPSERT_RUN, params)
+
+    async def change_run(
+        self, run_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> bool:
+        """Update the ``crawl_runs`` row ``run_id`` under a row lock: ``change`` takes its
+        stats and returns the columns to set (``stats`` included). False: no such row."""
+        async with self.connector.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "SELECT stats FROM crawl_runs WHERE id = %s::uuid FOR UPDATE", (run_id,)
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return False
+            values = change(row[0] or {})
+            values["stats"] = Jsonb(values["stats"], dumps=_dumps)
+            assignments = sql.SQL(", ").join(
+                sql.SQL("{} = %s").format(sql.Identifier(column)) for column in values
+            )
+            await conn.execute(
+                sql.SQL("UPDATE crawl_runs SET {} WHERE id = %s::uuid").format(assignments),
+                [*values.values(), run_id],
+            )
+        return True
 
     async def known_url_keys(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` (see ``processors.url_key``) lead to a stored article."""

@@ -102,6 +102,9 @@ class Replayed:
     files: int = 0
     rejected: int = 0
     runs: int = 0  # crawl_runs rows written
+    # Per crawl run that spooled them (the spool file's name): its items' actions and
+    # "rejected", for ``newscrawl db replay`` to add to that run's crawl_runs row.
+    by_run: dict[str, Counter[str]] = field(default_factory=dict)
     kept: list[Path] = field(default_factory=list)  # files that failed, left for later
     outage: bool = False  # the database was (or went) away: the rest waits
 
@@ -205,6 +208,10 @@ class Writer:
                         done.actions.update(actions)
                         done.rejected += len(rejected)
                         await self._reject(rejected, raising=True)
+                        if run_id is not None:
+                            credit = done.by_run.setdefault(run_id, Counter())
+                            credit.update(actions)
+                            credit["rejected"] += len(rejected)
                     for row in runs:
                         await asyncio.wait_for(self.store.record_run(row), self.timeout)
                         done.runs += 1
