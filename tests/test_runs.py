@@ -19,6 +19,7 @@ from newscrawl.db.connection import Database
 from newscrawl.db.crawl import open_database
 from newscrawl.db.spool import Spool
 from newscrawl.db.store import ArticleStore
+from newscrawl.db.writer import RetryPolicy
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import SampleSite
 from newscrawl.processors import body_hash
@@ -112,9 +113,11 @@ def test_export_run_is_exactly_what_the_run_wrote_even_beside_another_run(fresh_
     first, second = uuid.uuid4(), uuid.uuid4()
 
     async def crawl_both() -> None:
-        async with open_database(fresh_db, "unused"):
+        async with open_database(
+            fresh_db, "unused", timeout=5, retry=RetryPolicy(times=0, backoff=1.0, backoff_max=30.0)
+        ):
             pass
-        link = Database(dsn=fresh_db, label="test").link()
+        link = Database(dsn=fresh_db, label="test").link(timeout=5)
         store = ArticleStore(link)
         try:
             for run in (first, second):
@@ -148,9 +151,11 @@ def test_a_standalone_replay_adds_what_it_stored_to_the_run_that_spooled_it(
              "newscrawl/store/left_spooled": 2, "response_received_count": 9}  # fmt: skip
 
     async def crawl_then_outage() -> None:
-        async with open_database(fresh_db, "unused"):
+        async with open_database(
+            fresh_db, "unused", timeout=5, retry=RetryPolicy(times=0, backoff=1.0, backoff_max=30.0)
+        ):
             pass
-        link = Database(dsn=fresh_db, label="test").link()
+        link = Database(dsn=fresh_db, label="test").link(timeout=5)
         try:
             await ArticleStore(link).write([article(1)], run)
             await ArticleStore(link).record_run(run_row(run, stats))
