@@ -218,7 +218,7 @@ class ArticleSpider(scrapy.Spider):
         except Exception:  # lxml raises several types on garbage
             self._unreadable_sitemap(response.url)
             return self.sitemap_feed.resume() if resume else []
-        source = self._sitemap_requests(sitemap, response.url)
+        source = self._sitemap_requests(sitemap, response.url, response.request)
         return self.sitemap_feed.add(source, response.meta.get("depth", 0), resume=resume)
 
     def sitemap_failed(self, failure: Failure) -> list[Request]:
@@ -226,7 +226,13 @@ class ArticleSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         return self.sitemap_feed.resume() if request.meta.get(SITEMAP_CHILD) else []
 
-    def _sitemap_requests(self, sitemap: SitemapReader, url: str) -> Iterator[Request | None]:
+    def _sitemap_requests(
+        self, sitemap: SitemapReader, url: str, read_for: Request | None
+    ) -> Iterator[Request | None]:
+        """The sitemap's requests. ``read_for`` (the sitemap's request) stays referenced
+        until the last entry is handed out: a shared frontier acknowledges a request once
+        nothing holds it, so a worker that dies halfway through a sitemap leaves it to be
+        read again (``newscrawl.frontier``)."""
         try:
             for entry in sitemap:
                 if sitemap.type == INDEX:
