@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -302,3 +303,39 @@ def test_operator_commands_seed_status_and_clear(
         check=False,
     )
     assert unset.returncode == 2 and "NEWSCRAWL_FRONTIER_URL" in unset.stderr
+
+
+def test_redirect_targets_and_sitemap_batches_go_through_the_shared_frontier(
+    tmp_path: Path, fresh_db: str, crawl_ids: Callable[[], str]
+) -> None:
+    """``/`` redirects to ``/en``, also a seed: the redirect's target meets the crawl's
+    dupefilter, so ``/en`` is fetched once. A sitemap read 5 entries at a time is fed by
+    the worker that read it (its "next batch" requests never enter Redis), so everything
+    pushed passed the shared dupefilter."""
+    site = SampleSite(n_articles=ARTICLES)
+    crawl_id = crawl_ids()
+    with SiteServer(site, delay=0.01) as server:
+        workers = start_workers(
+            2,
+            tmp_path,
+            server,
+            fresh_db,
+            crawl_id,
+            settings={"NEWSCRAWL_SITEMAP_BATCH": "5"},
+            start_urls=f"{server.url}/,{server.url}/en",
+        )
+        results = finished(workers)
+    status = asyncio.run(frontier_status(crawl_id))
+    assert server.hits["/"] == 1 and server.hits["/en"] == 1
+    assert fetched_twice(server) == {}
+    assert sum(result.stat("newscrawl/sitemap/batches") for result in results) >= 2
+    assert status["stats"]["pushed"] == status["seen"]
+    assert stored(fresh_db) == (len(site.expected_unique_stories()),) * 2
+
+
+async def frontier_status(crawl_id: str) -> dict[str, Any]:
+    client = Frontier.client(SHARED_REDIS)
+    try:
+        return await Frontier(client, crawl_id).status()
+    finally:
+        await client.aclose()

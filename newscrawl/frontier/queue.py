@@ -103,7 +103,9 @@ return out
 """
 )
 
-# ARGV: prefix, most to take, lease ms, host delay ms, host concurrency, worker, alive ms.
+# One round trip per exchange: acknowledge, free the slots of finished downloads, then lease.
+# ARGV: prefix, most to take, lease ms, host delay ms, host concurrency, worker, alive ms,
+# number of ids to acknowledge, those ids, then the ids whose downloads are over.
 # Returns {{id, blob, id, blob...}, queued, leased}.
 _POP = (
     _COMMON
@@ -111,6 +113,28 @@ _POP = (
 local most, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
 local delay, conc = tonumber(ARGV[4]), tonumber(ARGV[5])
 redis.call('ZADD', P .. 'workers', now + tonumber(ARGV[7]), ARGV[6])
+local acks = tonumber(ARGV[8])
+local acked = 0
+for i = 9, 8 + acks do
+  local id = ARGV[i]
+  local meta = redis.call('HGET', P .. 'meta', id)
+  if meta then
+    local _, host = split(meta)
+    free_slot(id, host)
+    redis.call('HDEL', P .. 'req', id)
+    redis.call('HDEL', P .. 'meta', id)
+    acked = acked + 1
+  end
+  redis.call('ZREM', P .. 'leases', id)
+end
+if acked > 0 then redis.call('HINCRBY', P .. 'stats', 'acked', acked) end
+for i = 9 + acks, #ARGV do
+  local meta = redis.call('HGET', P .. 'meta', ARGV[i])
+  if meta then
+    local _, host = split(meta)
+    free_slot(ARGV[i], host)
+  end
+end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', now, 'LIMIT', 0, 500)) do
   requeue(id)
 end
@@ -152,43 +176,6 @@ if most > 0 then
   end
 end
 return {out, tonumber(redis.call('GET', P .. 'queued') or '0'), redis.call('ZCARD', P .. 'leases')}
-"""
-)
-
-# ARGV: prefix, ids... : the requests are done (their items stored): forget them.
-_ACK = (
-    _COMMON
-    + """
-local n = 0
-for i = 2, #ARGV do
-  local id = ARGV[i]
-  local meta = redis.call('HGET', P .. 'meta', id)
-  if meta then
-    local _, host = split(meta)
-    free_slot(id, host)
-    redis.call('HDEL', P .. 'req', id)
-    redis.call('HDEL', P .. 'meta', id)
-    n = n + 1
-  end
-  redis.call('ZREM', P .. 'leases', id)
-end
-redis.call('HINCRBY', P .. 'stats', 'acked', n)
-return n
-"""
-)
-
-# ARGV: prefix, ids... : the downloads are over: free their hosts' slots, keep the leases.
-_RELEASE = (
-    _COMMON
-    + """
-for i = 2, #ARGV do
-  local meta = redis.call('HGET', P .. 'meta', ARGV[i])
-  if meta then
-    local _, host = split(meta)
-    free_slot(ARGV[i], host)
-  end
-end
-return 0
 """
 )
 
@@ -249,10 +236,9 @@ class Frontier:
         self.prefix = crawl_prefix(crawl_id)
         self._push = redis.register_script(_PUSH)
         self._pop = redis.register_script(_POP)
-        self._ack = redis.register_script(_ACK)
-        self._release = redis.register_script(_RELEASE)
         self._requeue = redis.register_script(_REQUEUE)
         self._renew = redis.register_script(_RENEW)
+        self._listed = False
 
     @staticmethod
     def client(url: str, timeout: float = 10.0) -> Redis:
@@ -270,7 +256,9 @@ class Frontier:
         args: list[Any] = [self.prefix, -1 if max_pages is None else max_pages]
         for fingerprint, host, priority, charge, blob in entries:
             args += [fingerprint, host, priority, "1" if charge else "0", blob]
-        await cast("Awaitable[int]", self.redis.sadd(CRAWLS_KEY, self.crawl_id))
+        if not self._listed:  # in the list of crawls for ``frontier status``
+            await cast("Awaitable[int]", self.redis.sadd(CRAWLS_KEY, self.crawl_id))
+            self._listed = True
         return [int(code) for code in await self._push(args=args)]
 
     async def pop(
@@ -282,8 +270,12 @@ class Frontier:
         concurrency: int,
         worker: str,
         alive: float,
+        ack: list[int],
+        release: list[int],
     ) -> Taken:
-        """Lease up to ``most`` requests of hosts that may be served now."""
+        """Acknowledge ``ack`` (done, items stored: forgotten), free the host slots of
+        ``release`` (downloads over, leases kept), then lease up to ``most`` requests of
+        hosts that may be served now: one round trip."""
         out, queued, leased = await self._pop(
             args=[
                 self.prefix,
@@ -293,18 +285,13 @@ class Frontier:
                 concurrency,
                 worker,
                 int(alive * 1000),
+                len(ack),
+                *ack,
+                *release,
             ]
         )
         pairs = [(int(out[i]), out[i + 1]) for i in range(0, len(out), 2)]
         return Taken(pairs, int(queued), int(leased))
-
-    async def ack(self, ids: list[int]) -> None:
-        if ids:
-            await self._ack(args=[self.prefix, *ids])
-
-    async def release(self, ids: list[int]) -> None:
-        if ids:
-            await self._release(args=[self.prefix, *ids])
 
     async def requeue(self, ids: list[int]) -> int:
         return int(await self._requeue(args=[self.prefix, *ids])) if ids else 0
@@ -326,11 +313,6 @@ class Frontier:
             return "claimed"
         value = await self.redis.get(self.key("seeded"))
         return "done" if value == b"done" else "busy"
-
-    async def extend_seeding(self, worker: str, ttl: float) -> None:
-        key = self.key("seeded")
-        if await self.redis.get(key) == f"pending:{worker}".encode():
-            await self.redis.pexpire(key, int(ttl * 1000))
 
     async def seeded(self) -> None:
         await self.redis.set(self.key("seeded"), "done")

@@ -3,9 +3,17 @@
 Scrapy calls a scheduler synchronously, so this one never waits for Redis in
 those calls: ``enqueue_request`` puts the request in an outbox, ``next_request``
 takes one from a small local buffer of leased requests, and a task on the event
-loop (the *pump*) exchanges both with Redis in batches. When Redis cannot be
-reached the pump logs one line, pauses and retries; the crawl waits, it does not
+loop (the *pump*) exchanges both with Redis in batches: one script call acknowledges,
+frees the host slots of finished downloads and leases more (a push before it when
+requests were made). The pump runs as soon as a download ends, the buffer runs low or
+requests are made, so a host's slot goes back to the crawl at once. When Redis cannot
+be reached the pump logs one line, pauses and retries; the crawl waits, it does not
 crash, and carries on when Redis is back.
+
+What stays in the worker: a retry of a leased request (same lease, same URL) and
+requests that never leave the process (``data:``, a sitemap's "next batch"), so the
+worker that read a sitemap pushes all of it at once. A redirect's target is a new
+request for the whole crawl: it goes through the shared dupefilter.
 
 A request's lease is acknowledged once the request is done *and* its items are
 stored: done is when Scrapy lets go of every request object made for it (the
@@ -61,6 +69,8 @@ logger = logging.getLogger(__name__)
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 """Errors that mean Redis is unreachable or restarting (``BusyLoadingError`` included)."""
 PUSH_CHUNK = 500
+COLLECT_WHEN_IDLE = 0.2
+"""Seconds between collections while leases are held and the worker has nothing in progress."""
 
 
 class FrontierScheduler(BaseScheduler):
@@ -100,7 +110,12 @@ class FrontierScheduler(BaseScheduler):
         self.buffer: deque[Request] = deque()
         self.outbox: deque[Request] = deque()
         self.live: dict[int, int] = {}  # lease id -> request objects alive for it
-        self.settled: list[tuple[int, int]] = []  # (lease id, flushes seen when done)
+        self.leased_urls: dict[int, str] = {}  # lease id -> the URL leased, while live
+        # (lease id, flushes seen when done, requests made here by then): acked once both
+        # its items are stored and the requests made before it are pushed
+        self.settled: list[tuple[int, int, int]] = []
+        self.made = 0  # requests put in the outbox, ever
+        self.pushed = 0  # of them, pushed (the outbox is first in, first out)
         self.to_release: list[int] = []
         self.abandoned: set[int] = set()  # leases given back unstarted when closing
         self.flushes = 0
@@ -108,6 +123,7 @@ class FrontierScheduler(BaseScheduler):
         self.seeding_done = False
         self.seeds_enqueued = False
         self.remote_empty_since: float | None = None
+        self.remote_queued = 0  # requests queued in the crawl at the last exchange
         self.outage_since: float | None = None
         self.closing = False
         self.wake = asyncio.Event()
@@ -170,12 +186,20 @@ class FrontierScheduler(BaseScheduler):
 
     def enqueue_request(self, request: Request) -> bool:
         lease_id = request.meta.get(FRONTIER_ID)
-        if lease_id is not None and lease_id in self.live:
-            # a retry or redirect of a request this worker holds: same lease, fetched here
+        if lease_id is not None and self.leased_urls.get(lease_id) == request.url:
+            # a retry of a request this worker holds: same lease, fetched here
             self._track(request, lease_id)
             self.buffer.appendleft(request)
+        elif urlparse_cached(request).scheme == "data":
+            # made and answered in this process (a sitemap's next batch): nothing to share
+            self.buffer.append(request)
         else:
+            if lease_id is not None:
+                # a redirect: its target is a URL of its own, for the crawl's dupefilter to
+                # judge (another worker may have fetched it); its lease ends with the original
+                del request.meta[FRONTIER_ID]
             self.outbox.append(request)
+            self.made += 1
             self.wake.set()
         self.stats.inc_value("scheduler/enqueued/redis")
         return True
@@ -200,24 +224,28 @@ class FrontierScheduler(BaseScheduler):
             self.live[lease_id] = left
             return
         self.live.pop(lease_id, None)
+        self.leased_urls.pop(lease_id, None)
         if lease_id not in self.abandoned:
-            self.settled.append((lease_id, self.flushes))
+            self.settled.append((lease_id, self.flushes, self.made))
 
     def _flushed(self) -> None:
         self.flushes += 1
 
     def _left_downloader(self, request: Request) -> None:
+        """Free the host's slot now: the cluster's next request for it waits for this."""
         if (lease_id := request.meta.get(FRONTIER_ID)) is not None:
             self.to_release.append(lease_id)
+            self.wake.set()
 
     def _durable(self) -> list[int]:
-        """Settled leases whose items are surely stored (two flushes since), taken out."""
-        if not self.store_gated:
-            ready, self.settled = [lease_id for lease_id, _ in self.settled], []
-            return ready
-        ready = [lease_id for lease_id, seen in self.settled if seen <= self.flushes - 2]
+        """Settled leases whose items are surely stored (two flushes since) and whose
+        requests are pushed, taken out."""
+        stored = self.flushes - 2 if self.store_gated else self.flushes
+        ready = [lid for lid, seen, made in self.settled if seen <= stored and made <= self.pushed]
         if ready:
-            self.settled = [(lid, seen) for lid, seen in self.settled if seen > self.flushes - 2]
+            self.settled = [
+                entry for entry in self.settled if entry[1] > stored or entry[2] > self.pushed
+            ]
         return ready
 
     # -- seeding ---------------------------------------------------------------------------
@@ -287,55 +315,62 @@ class FrontierScheduler(BaseScheduler):
             self.wake.clear()
 
     def _tick(self) -> float:
-        if self.outbox or self.settled:
+        if self.outbox:
+            return 0.0
+        if self.settled:
             return 0.05
+        if self._ending():
+            return COLLECT_WHEN_IDLE
         return min(0.5, self.renew_every)
+
+    def _ending(self) -> bool:
+        """Whether this worker holds leases only its garbage keeps: nothing queued in the
+        crawl, nothing buffered, downloaded or parsed here."""
+        engine = self.crawler.engine
+        return (
+            bool(self.live)
+            and not self.buffer
+            and not self.remote_queued
+            and engine is not None
+            and engine._slot is not None
+            and not engine._slot.inprogress
+        )
 
     async def _exchange(self) -> None:
         frontier = self.frontier
         assert frontier is not None
+        # taken before the push: what a request's callback made is queued before it is acked
         acks = self._durable()
+        released, self.to_release = self.to_release, []
         try:
             await self._push_outbox()
+            if self.seeds_enqueued and not self.outbox:
+                await frontier.seeded()
+                self.seeds_enqueued = False
+                self.seeding_done = True
+                logger.info("Crawl %r seeded", frontier.crawl_id)
+            if self.seed_only:
+                return
+            now = time.monotonic()
+            if now - self.last_renew >= self.renew_every:
+                await self._renew()
+                self.last_renew = now
+            wanted = self.prefetch - len(self.buffer) if not self.closing else 0
+            taken = await frontier.pop(
+                max(wanted, 0),
+                lease=self.lease,
+                delay=self.host_delay,
+                concurrency=self.host_concurrency,
+                worker=self.worker,
+                alive=self.alive,
+                ack=acks,
+                release=released,
+            )
         except BaseException:
-            self.settled[:0] = [(lease_id, -(10**9)) for lease_id in acks]
-            raise
-        # pushed first: what a request's callback made is queued before the request is acked
-        try:
-            await frontier.ack(acks)
-        except BaseException:
-            self.settled[:0] = [(lease_id, -(10**9)) for lease_id in acks]
+            self.settled[:0] = [(lease_id, -(10**9), 0) for lease_id in acks]
+            self.to_release[:0] = released
             raise
         self._count("acked", len(acks))
-        if self.to_release:
-            released, self.to_release = self.to_release, []
-            try:
-                await frontier.release(released)
-            except BaseException:
-                self.to_release[:0] = released
-                raise
-        if self.seeds_enqueued and not self.outbox:
-            await frontier.seeded()
-            self.seeds_enqueued = False
-            self.seeding_done = True
-            logger.info("Crawl %r seeded", frontier.crawl_id)
-        if len(self.live) > 4 * self.prefetch:
-            self._collect(5.0)
-        now = time.monotonic()
-        if now - self.last_renew >= self.renew_every:
-            await self._renew()
-            self.last_renew = now
-        if self.seed_only:
-            return
-        wanted = self.prefetch - len(self.buffer) if not self.closing else 0
-        taken = await frontier.pop(
-            max(wanted, 0),
-            lease=self.lease,
-            delay=self.host_delay,
-            concurrency=self.host_concurrency,
-            worker=self.worker,
-            alive=self.alive,
-        )
         for lease_id, blob in taken.requests:
             request = self._load(lease_id, blob)
             if request is not None:
@@ -344,56 +379,66 @@ class FrontierScheduler(BaseScheduler):
         if taken.requests:
             self._count("leased", len(taken.requests))
             self._wake_engine()
+        self.remote_queued = taken.queued
         if taken.queued > 0 or taken.leased > 0:
             self.remote_empty_since = None
         elif self.remote_empty_since is None:
             self.remote_empty_since = now
+        if self._ending():
+            # the last requests' objects wait for the cycle collector, which an idle
+            # process does not run: their leases would settle at the next heartbeat
+            self._collect(COLLECT_WHEN_IDLE)
         if self._done():  # the engine checks idleness on its 5-second heartbeat: now instead
             self._wake_engine()
 
     async def _push_outbox(self) -> None:
+        """Push a chunk of the requests made here (the pump comes back at once for more)."""
         assert self.frontier is not None and self.spider is not None
         fingerprinter = self.crawler.request_fingerprinter
         max_pages = self.budget.max_pages if self.budget is not None else None
-        while self.outbox:
-            chunk = [self.outbox.popleft() for _ in range(min(PUSH_CHUNK, len(self.outbox)))]
-            entries = []
-            for request in chunk:
-                charge = self.budget is not None and self.budget.take(request.url)
-                entries.append(
-                    (
-                        b"" if request.dont_filter else fingerprinter.fingerprint(request),
-                        urlparse_cached(request).hostname or "",
-                        request.priority,
-                        charge,
-                        pickle.dumps(request.to_dict(spider=self.spider), protocol=5),
-                    )
+        if not self.outbox:
+            return
+        # one chunk per exchange: the pump leases between chunks, so a worker pushing a big
+        # sitemap keeps downloading
+        chunk = [self.outbox.popleft() for _ in range(min(PUSH_CHUNK, len(self.outbox)))]
+        entries = []
+        for request in chunk:
+            charge = self.budget is not None and self.budget.take(request.url)
+            entries.append(
+                (
+                    b"" if request.dont_filter else fingerprinter.fingerprint(request),
+                    urlparse_cached(request).hostname or "",
+                    request.priority,
+                    charge,
+                    pickle.dumps(request.to_dict(spider=self.spider), protocol=5),
                 )
-            try:
-                codes = await self.frontier.push(entries, max_pages)
-            except BaseException:
-                self.outbox.extendleft(reversed(chunk))
-                if self.budget is not None:  # charged again on the next attempt
-                    for request, entry in zip(chunk, entries, strict=True):
-                        if entry[3]:
-                            self.budget.spend(request.url)
-                raise
-            for request, code in zip(chunk, codes, strict=True):
-                if code == 1:
-                    self._count("pushed")
-                elif code == 0:
-                    self.stats.inc_value("dupefilter/filtered")
-                    self.crawler.signals.send_catch_log(
-                        signals.request_dropped, request=request, spider=self.spider
-                    )
-                else:
-                    assert self.budget is not None
-                    self.budget.mark_exhausted(request.url)
-                    self.stats.inc_value(f"{STATS_BUDGET}/skipped")
+            )
+        try:
+            codes = await self.frontier.push(entries, max_pages)
+        except BaseException:
+            self.outbox.extendleft(reversed(chunk))
+            if self.budget is not None:  # charged again on the next attempt
+                for request, entry in zip(chunk, entries, strict=True):
+                    if entry[3]:
+                        self.budget.spend(request.url)
+            raise
+        self.pushed += len(chunk)
+        for request, code in zip(chunk, codes, strict=True):
+            if code == 1:
+                self._count("pushed")
+            elif code == 0:
+                self.stats.inc_value("dupefilter/filtered")
+                self.crawler.signals.send_catch_log(
+                    signals.request_dropped, request=request, spider=self.spider
+                )
+            else:
+                assert self.budget is not None
+                self.budget.mark_exhausted(request.url)
+                self.stats.inc_value(f"{STATS_BUDGET}/skipped")
 
     async def _renew(self) -> None:
         assert self.frontier is not None
-        held = list(self.live) + [lease_id for lease_id, _ in self.settled]
+        held = list(self.live) + [lease_id for lease_id, _, _ in self.settled]
         lost = await self.frontier.renew(
             held, lease=self.lease, worker=self.worker, alive=self.alive
         )
@@ -409,13 +454,18 @@ class FrontierScheduler(BaseScheduler):
         except Exception as exc:  # a request from another spider version, say
             logger.warning("Shared frontier: unreadable request %s dropped: %s", lease_id, exc)
             self._count("unreadable")
-            self.settled.append((lease_id, -(10**9)))
+            self.settled.append((lease_id, -(10**9), 0))
             return None
         request.meta[FRONTIER_ID] = lease_id
+        self.leased_urls[lease_id] = request.url
         return request
 
     def _collect(self, every: float) -> None:
-        """Free the request objects held only by reference cycles, so their leases settle."""
+        """Free the request objects held only by reference cycles, so their leases settle.
+
+        Only when the crawl is ending (:meth:`_ending`): a full collection costs tens of
+        milliseconds, and mid-crawl Python's own collector frees them soon enough.
+        """
         now = time.monotonic()
         if now - self.last_collect >= every:
             self.last_collect = now
@@ -454,8 +504,8 @@ class FrontierScheduler(BaseScheduler):
     def _spider_idle(self) -> None:
         """Keep the worker while the crawl has work anywhere; stop after the idle timeout."""
         self.wake.set()
-        if self.live:
-            self._collect(1.0)
+        if self._ending():
+            self._collect(COLLECT_WHEN_IDLE)
         if self._done():
             return
         raise DontCloseSpider
@@ -480,15 +530,18 @@ class FrontierScheduler(BaseScheduler):
                 await self.pump_task
         frontier = self.frontier
         assert frontier is not None
-        unstarted = [request.meta[FRONTIER_ID] for request in self.buffer]
+        unstarted = [r.meta[FRONTIER_ID] for r in self.buffer if FRONTIER_ID in r.meta]
         self.abandoned.update(unstarted)  # given back below, not acknowledged
         self.buffer.clear()
         deadline = time.monotonic() + max(self.lease, 10.0)
         while True:
             try:
-                # the pipelines are closed: every settled request's items are stored
-                self.flushes += 2
-                await self._exchange()
+                while True:  # push what is left, a chunk at a time, then ack
+                    # the pipelines are closed: every settled request's items are stored
+                    self.flushes += 2
+                    await self._exchange()
+                    if not self.outbox and not self.settled:
+                        break
                 await frontier.requeue(unstarted + list(self.live))
                 await frontier.leave(self.worker)
                 break
