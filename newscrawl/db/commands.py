@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if name == "shell":
             action.add_argument("-c", "--command", help="run this SQL and exit (psql -c)")
             action.add_argument("psql_args", nargs="*", help="more psql options, after --")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, batch_size=None)  # only replay has --batch-size
 
 
 def run(args: argparse.Namespace) -> int:
