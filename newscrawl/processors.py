@@ -470,7 +470,8 @@ _NOT_NAMES = frozenset(
         "sign in", "log in", "login", "anmelden", "zustimmen", "abbruch", "themen bearbeiten",
         "more", "mehr", "profile", "profil", "email", "e-mail", "twitter", "facebook",
         "linkedin", "instagram", "view all posts", "alle artikel", "contact", "kontakt",
-        "no author", "admin", "administrator", "unknown", "anonymous",
+        "no author", "admin", "administrator", "unknown", "anonymous", "by", "von", "par",
+        "por",
     }
 )  # fmt: skip
 _AUTHOR_TRIM = " ,;:|·•–—-/([→»"

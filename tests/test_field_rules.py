@@ -9,7 +9,7 @@ from scrapy.http import HtmlResponse
 
 from newscrawl.pages.generic import GenericArticlePage
 from newscrawl.pages.structured import body_paragraphs, html_paragraphs
-from newscrawl.processors import is_boilerplate
+from newscrawl.processors import is_boilerplate, split_authors
 
 URL = "https://ledger.example/news/council-votes-on-roofs"
 PROSE = "".join(
@@ -241,3 +241,44 @@ def test_a_table_inside_the_story_is_part_of_the_body() -> None:
         page(body=f"<article>{PROSE}{table}{PROSE}</article>").extract().values["articleBody"]
     )
     assert "84,50 euros" in body
+
+
+# --- authors ------------------------------------------------------------------------------
+
+
+def authors(head: str = "", body: str = "", url: str = URL) -> list[str]:
+    return list(page(head, body, url).extract().values.get("authors") or [])
+
+
+def test_names_in_sibling_elements_of_a_byline_stay_apart() -> None:
+    body = (
+        '<div class="article-byline"><span>Ann Marie Lee</span> <span>Bo Chan</span>'
+        " <span>Cy Dorn</span></div>"
+    )
+    assert authors(body=body) == ["Ann Marie Lee", "Bo Chan", "Cy Dorn"]
+
+
+def test_the_site_named_as_a_person_gives_way_to_the_byline() -> None:
+    head = jsonld(author={"@type": "Person", "name": "Ledger"})
+    assert authors(head, '<p class="byline">By Ann Lee</p>') == ["Ann Lee"]
+
+
+def test_a_web_address_is_not_a_person() -> None:
+    head = meta("author", "ledger.example")
+    assert authors(head, '<p class="byline">By Ann Lee</p>') == ["Ann Lee"]
+
+
+def test_bylines_of_related_cards_are_not_the_story_authors() -> None:
+    body = (
+        '<div itemscope itemtype="https://schema.org/NewsArticle">'
+        '<span itemprop="author" itemscope itemtype="https://schema.org/Person">'
+        '<span itemprop="name">Ann Lee</span></span></div>'
+        '<ul><li itemscope><a href="/other">Other story</a>'
+        '<span itemprop="author">By Bo Chan</span></li></ul>'
+    )
+    assert authors(body=body) == ["Ann Lee"]
+
+
+@pytest.mark.parametrize("word", ["By", "Par", "Von"])
+def test_a_bare_byline_word_is_not_a_name(word: str) -> None:
+    assert split_authors(word) == []

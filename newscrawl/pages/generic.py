@@ -112,6 +112,7 @@ _ORG_WORDS = re.compile(
     re.IGNORECASE,
 )
 _TRUNCATED = ("…", "...")
+_DOMAIN = re.compile(r"(?:[\w-]+\.)+[a-z]{2,}", re.IGNORECASE)
 # trafilatura's text holding less of a structured body than this is a teaser or a miss.
 _TEASER_SHARE = 0.5
 _MIN_STRUCTURED_BODY = 400
@@ -160,6 +161,20 @@ def _reads_as_names(byline: str) -> bool:
         and all(word[0].isupper() or word in _NAME_PARTICLES for word in name.split())
         for name in names
     )
+
+
+def _byline_text(el: Any) -> str:
+    """A byline block's text; names in sibling elements with nothing between them
+    (``<span>Ann Lee</span> <span>Bo Chan</span>``) are kept apart."""
+    leaves = [leaf for leaf in el.iter() if leaf is not el and len(leaf) == 0 and _text(leaf)]
+    names = _texts(leaves)
+    if (
+        len(names) >= 2
+        and all(len(name.split()) >= 2 and _reads_as_names(name) for name in names)
+        and _key("".join(names)) == _key(_text(el))
+    ):
+        return "; ".join(names)
+    return _text(el)
 
 
 def _covers(lines: list[str], other: list[str], share: float) -> bool:
@@ -408,7 +423,7 @@ class GenericArticlePage(ArticlePage):
 
     @cached_property
     def _byline_blocks(self) -> list[str]:
-        return _texts(_outermost(self.classes.find("byline")))
+        return [_byline_text(el) for el in _outermost(self.classes.find("byline"))]
 
     def _by_lines(self) -> list[str]:
         """Short story elements that start with "By" (unmarked bylines)."""
@@ -798,11 +813,22 @@ class GenericArticlePage(ArticlePage):
     # authors -------------------------------------------------------------------------------
 
     def _is_org(self, name: str, kind: str) -> bool:
+        """Whether an author is an organisation: the host's name (even when typed a
+        Person), a web address ("mdr.de"), typed so, or named like the site or a
+        publication."""
+        key = _key(name)
+        if key == self._host_name or _DOMAIN.fullmatch(name):
+            return True
         if kind != "unknown":
             return kind == "org"
-        key = _key(name)
         sites = {_key(site) for site in self.site_names}
         return key in sites or key.removeprefix("the") in sites or bool(_ORG_WORDS.search(name))
+
+    @cached_property
+    def _host_name(self) -> str:
+        """The site's name as its host spells it ("krautreporter" for krautreporter.de)."""
+        host = urlsplit(self.response.url).hostname or ""
+        return _key(host.removeprefix("www.").split(".")[0])
 
     def _authors(self, found: Candidates) -> tuple[list[str], str] | None:
         """People from the most trusted source that names any; organisations only if none does."""
@@ -814,9 +840,9 @@ class GenericArticlePage(ArticlePage):
             names = by_method.setdefault(candidate.method, [])
             names.extend((name, self._is_org(name, kind)) for name in split_authors(raw))
         for method, names in by_method.items():
-            people = [name for name, is_org in names if not is_org]
+            people = list(dict.fromkeys(name for name, is_org in names if not is_org))
             if people:
-                return list(dict.fromkeys(people)), method
+                return people, method
         for method, names in by_method.items():
             if names:
                 return list(dict.fromkeys(name for name, _ in names)), method

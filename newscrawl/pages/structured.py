@@ -516,14 +516,21 @@ def _owning_scope(el: Any) -> Any:
 
 
 def read_loose_itemprops(root: Any, out: Candidates) -> None:
-    """``itemprop`` attributes outside any Article scope (common on templated sites)."""
+    """``itemprop`` attributes outside any Article scope (common on templated sites).
+
+    A field the page's Article scope already gave is not read again: loose
+    copies then belong to other items (bylines of related-story cards).
+    """
     fields = {"headline": "headline", "datePublished": "datePublishedRaw"}
     fields |= {"dateModified": "dateModifiedRaw", "author": "authors"}
+    given = {name for name in fields.values() if out.first(name, ("microdata",))}
     for el in root.xpath("//*[@itemprop]"):
         name = fields.get(el.get("itemprop"))
         scope = _owning_scope(el)
-        if name is None or (
-            scope is not None and _ARTICLE_TYPE.search(scope.get("itemtype") or "")
+        if (
+            name is None
+            or name in given
+            or (scope is not None and _ARTICLE_TYPE.search(scope.get("itemtype") or ""))
         ):
             continue  # read with its Article scope by read_microdata
         value = " ".join(_itemprop_value(el).split())
