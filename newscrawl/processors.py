@@ -68,6 +68,16 @@ def normalize_text(value: object) -> str:
     return " ".join(text.split())
 
 
+TITLE_SEPARATORS = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
+"""What stands between a headline and a site's name in a title ("Headline | Site")."""
+
+
+def name_key(text: str) -> str:
+    """Comparison key of a name or title: case and everything but letters and digits
+    ignored ("DAILY8" and "Daily 8" are one site)."""
+    return re.sub(r"\W+", "", normalize_text(text).casefold())
+
+
 def normalize_paragraphs(value: str | Iterable[str] | None) -> str:
     """Paragraphs normalised one by one, empties and repeats dropped, "\\n"-joined.
 

@@ -43,7 +43,14 @@ from newscrawl.pages.structured import (
     state_scripts,
     walk_dicts,
 )
-from newscrawl.processors import is_boilerplate, normalize_text, split_byline, url_key
+from newscrawl.processors import (
+    TITLE_SEPARATORS,
+    is_boilerplate,
+    name_key,
+    normalize_text,
+    split_byline,
+    url_key,
+)
 
 ARTICLE_PATH_RE = re.compile(r"/[a-z]{2}/article/[0-9a-f]{32}/?$")
 SITE_NAMES = ("Daily8",)
@@ -76,7 +83,6 @@ _INLINE = frozenset(
         "var", "wbr", "font",
     }
 )  # fmt: skip
-_TITLE_SEPARATORS = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
 _NUMERIC_DATE = re.compile(r"(?:\d{1,2}[-./]\d{1,2}[-./](?:19|20)\d{2}|(?:19|20)\d{2}-\d{2}-\d{2})")
 _BYLINE_DATE = re.compile(rf"(?P<date>{_NUMERIC_DATE.pattern})$")
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -99,11 +105,6 @@ def is_article_url(url: str) -> bool:
 def is_daily8_boilerplate(line: str) -> bool:
     text = normalize_text(line).strip(" .:!…·•|")
     return bool(text) and any(pattern.fullmatch(text) for pattern in BOILERPLATE)
-
-
-def _key(text: str) -> str:
-    """Comparison key: case and everything but letters and digits ignored."""
-    return re.sub(r"\W+", "", normalize_text(text).casefold())
 
 
 @dataclass
@@ -276,7 +277,7 @@ class Daily8ArticlePage(ArticlePage):
             and block.element.getparent()
             in (neighbour.element.getparent(), neighbour.element.getparent().getparent())
             and block.element not in self.card_elements
-            and _key(block.text) not in self._headline_keys
+            and name_key(block.text) not in self._headline_keys
             and not _NUMERIC_DATE.search(block.text)
             and not is_daily8_boilerplate(block.text)
             and not is_boilerplate(block.text)
@@ -378,19 +379,19 @@ class Daily8ArticlePage(ArticlePage):
         names = {*SITE_NAMES, self.meta.get("og:site_name", "")}
         host = (urlsplit(self.response.url).hostname or "").removeprefix("www.")
         names.add(host.split(".")[0])
-        return {_key(name) for name in names if name}
+        return {name_key(name) for name in names if name}
 
     def strip_site(self, title: str) -> str:
         """``Headline | Daily8`` -> ``Headline``: parts naming the site go."""
-        parts = _TITLE_SEPARATORS.split(normalize_text(title))
-        kept = [part for part in parts if _key(part) not in self.site_names]
+        parts = TITLE_SEPARATORS.split(normalize_text(title))
+        kept = [part for part in parts if name_key(part) not in self.site_names]
         return " - ".join(kept) if kept and len(kept) < len(parts) else normalize_text(title)
 
     @cached_property
     def page_title(self) -> str | None:
         title = self.root.findtext(".//title")
         text = self.strip_site(title) if title else ""
-        return text if text and _key(text) not in self.site_names else None
+        return text if text and name_key(text) not in self.site_names else None
 
     @cached_property
     def doubled_headlines(self) -> list[str]:
@@ -425,14 +426,14 @@ class Daily8ArticlePage(ArticlePage):
         holds a string equal to the headline the page shows (title, og:title, the
         doubled heading), whatever its key and wherever it sits.
         """
-        wanted = {_key(t) for t in self._titles() + self.doubled_headlines}
+        wanted = {name_key(t) for t in self._titles() + self.doubled_headlines}
         wanted.discard("")
         if not wanted:
             return None
         for method, data in self._state_blobs():
             for node in walk_dicts(data):
                 for value in node.values():
-                    if isinstance(value, str) and _key(value) in wanted:
+                    if isinstance(value, str) and name_key(value) in wanted:
                         return method, node, value
         return None
 
@@ -494,7 +495,7 @@ class Daily8ArticlePage(ArticlePage):
         for key in ("sourceOrganization", "isPartOf", "publisher"):
             source = _resolve(node.get(key), index)
             name = _str(source.get("name")) if isinstance(source, dict) else None
-            if name and _key(name) not in self.site_names:
+            if name and name_key(name) not in self.site_names:
                 url = _url(source.get("url"), index) or _str(node.get("isBasedOn"))
                 out.offer("source", {"name": name, "url": url}, method)
                 break
@@ -567,14 +568,14 @@ class Daily8ArticlePage(ArticlePage):
             for b in self.blocks
             if b.element.tag == "h1"
             and self._outside_cards(b)
-            and _key(b.text) not in self.site_names
+            and name_key(b.text) not in self.site_names
         ]
         if h1:
             return h1[0], "dom"
         doubled = self.doubled_headlines
-        titles = {_key(t) for t in self._titles()}
+        titles = {name_key(t) for t in self._titles()}
         for text in doubled:
-            if _key(text) in titles:
+            if name_key(text) in titles:
                 return text, "doubled"
         if doubled:
             return doubled[0], "doubled"
@@ -605,7 +606,7 @@ class Daily8ArticlePage(ArticlePage):
 
     @cached_property
     def _headline_keys(self) -> set[str]:
-        return {_key(t) for t in self._titles() + self.doubled_headlines}
+        return {name_key(t) for t in self._titles() + self.doubled_headlines}
 
     def _byline(self) -> tuple[str | None, str | None, str | None] | None:
         """``(publisher, publisher URL, date text)`` from the story's byline.
@@ -659,8 +660,8 @@ class Daily8ArticlePage(ArticlePage):
             len(text) <= _MAX_NAME_CHARS
             and len(text.split()) <= _MAX_NAME_WORDS
             and any(c.isalpha() for c in text)
-            and _key(text) not in self._headline_keys
-            and _key(text) not in self.site_names
+            and name_key(text) not in self._headline_keys
+            and name_key(text) not in self.site_names
             and not is_daily8_boilerplate(text)
             and not is_boilerplate(text)
             and not _NUMERIC_DATE.search(text)
@@ -678,7 +679,7 @@ class Daily8ArticlePage(ArticlePage):
 
     def _headline_image(self) -> str | None:
         for img in self.root.iter("img"):
-            if img.get("src") and _key(img.get("alt") or "") in self._headline_keys - {""}:
+            if img.get("src") and name_key(img.get("alt") or "") in self._headline_keys - {""}:
                 return self.response.urljoin(img.get("src"))
         return None
 

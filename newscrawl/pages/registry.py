@@ -16,7 +16,6 @@ same choice (``tests/test_extract_cli.py`` checks every page it stores).
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
@@ -25,7 +24,7 @@ from newscrawl.pages import daily8
 from newscrawl.pages.base import ArticlePage
 from newscrawl.pages.daily8 import Daily8ArticlePage
 from newscrawl.pages.generic import GenericArticlePage
-from newscrawl.processors import normalize_text
+from newscrawl.processors import TITLE_SEPARATORS, name_key, normalize_text
 
 SITE_PAGES: dict[str, type[ArticlePage]] = {
     "daily8.com": Daily8ArticlePage,
@@ -34,16 +33,9 @@ SITE_PAGES: dict[str, type[ArticlePage]] = {
 SITE_NAMES: dict[str, str] = dict.fromkeys(daily8.SITE_NAMES, "daily8.com")
 """Name a site gives itself (``og:site_name``, title suffix) -> its domain above."""
 
-# Between a headline and the site's name in a title: "Headline | Daily8", "Headline - Daily8".
-_TITLE_SEPARATORS = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
 _NAMES_XPATH = (
     "//meta[@property='og:site_name' or @name='og:site_name' or @name='application-name']/@content"
 )
-
-
-def _key(text: str) -> str:
-    """Comparison key: case and everything but letters and digits ignored."""
-    return re.sub(r"\W+", "", normalize_text(text).casefold())
 
 
 def site_names(response: TextResponse) -> list[str]:
@@ -52,7 +44,7 @@ def site_names(response: TextResponse) -> list[str]:
     names = [str(name) for name in response.xpath(_NAMES_XPATH).getall()]
     title = normalize_text(response.xpath("string((//title)[1])").get() or "")
     if title:  # "Headline | Site" or "Site - Section"
-        parts = _TITLE_SEPARATORS.split(title)
+        parts = TITLE_SEPARATORS.split(title)
         names += {parts[-1]: None, parts[0]: None}
     return names
 
@@ -66,9 +58,9 @@ def page_class_for(url: str, response: TextResponse | None = None) -> type[Artic
             return SITE_PAGES[host]
         host = host.partition(".")[2]
     if response is not None:
-        domains = {_key(name): domain for name, domain in SITE_NAMES.items()}
+        domains = {name_key(name): domain for name, domain in SITE_NAMES.items()}
         for name in site_names(response):
-            if (domain := domains.get(_key(name))) in SITE_PAGES:
+            if (domain := domains.get(name_key(name))) in SITE_PAGES:
                 return SITE_PAGES[domain]
     return GenericArticlePage
 
