@@ -391,7 +391,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url", help="scrapyd URL (default: [scrapyd] url, else $SCRAPYD_URL, else localhost)"
     )
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default=defaults.LOG_LEVEL)
     parser.set_defaults(func=main)
 
 
