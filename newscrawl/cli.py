@@ -16,6 +16,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from newscrawl import export, report, schedule
+from newscrawl import settings as defaults
 from newscrawl.db import commands as db_commands
 from newscrawl.demo.site import DEFAULT_ARTICLES, DEFAULT_PORT
 from newscrawl.frontier import commands as frontier_commands
@@ -184,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", default="articles.jsonl", help="JSON-lines feed path (appended to)"
     )
     run_demo.add_argument("--data-dir", help="embedded PostgreSQL data directory")
-    run_demo.add_argument("--log-level", default="INFO")
+    run_demo.add_argument("--log-level", default=defaults.LOG_LEVEL)
     run_demo.set_defaults(func=demo)
     run_extract = commands.add_parser("extract", help="print the article record of a page")
     run_extract.add_argument("source", nargs="?", help="a saved HTML file or an http(s) URL")
