@@ -12,6 +12,8 @@ import ast
 import re
 from pathlib import Path
 
+from scrapy.settings import Settings
+
 PACKAGE = Path(__file__).resolve().parent.parent / "newscrawl"
 
 
@@ -232,3 +234,49 @@ class Component:
     ]
     assert settings_in_init(tree) == [3]
     assert setting_values()[2083] == "NEWSCRAWL_MAX_URL_LENGTH"
+
+
+README = PACKAGE.parent / "README.md"
+README_ROW = re.compile(r"^\| `(?P<name>[A-Z][A-Z0-9_]+)` \| `(?P<default>[^`]*)` \|", re.MULTILINE)
+
+
+def readme_defaults(text: str) -> dict[str, str]:
+    """``NAME -> default`` from the README's settings tables (rows ``| `NAME` | `value` |``)."""
+    return {match["name"]: match["default"] for match in README_ROW.finditer(text)}
+
+
+def shown(value: object) -> str:
+    """A default as the README writes it: lists comma-separated, the rest as Python does."""
+    return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def readme_mismatches(text: str, project: Settings) -> dict[str, tuple[str, str]]:
+    """Settings whose README default differs from settings.py's: ``(written, actual)``."""
+    tables = readme_defaults(text)
+    return {
+        name: (written, shown(project[name]))
+        for name, written in tables.items()
+        if name in project
+        and project[name] is not None
+        and not written.startswith("<")  # a description ("<NEWSCRAWL_DATA_DIR>/spool")
+        and written not in tables  # another setting's name ("CONCURRENT_REQUESTS")
+        and written != shown(project[name])
+    }
+
+
+def test_the_readme_shows_the_defaults_of_settings_py() -> None:
+    project = Settings()
+    project.setmodule("newscrawl.settings", priority="project")
+    text = README.read_text()
+    assert len(readme_defaults(text)) > 20  # the tables were found
+    wrong = readme_mismatches(text, project)
+    assert not wrong, f"README default (written, settings.py): {wrong}"
+
+
+def test_the_readme_check_reads_the_tables() -> None:
+    text = "| `AB` | `200` | items |\n| `CD` | `url,headline` | x |\n| not | `a` | row |\n"
+    assert readme_defaults(text) == {"AB": "200", "CD": "url,headline"}
+    assert shown(["url", "headline"]) == "url,headline" and shown(2.0) == "2.0"
+    project = Settings({"NEWSCRAWL_STORE_BATCH_SIZE": 200, "DEPTH_LIMIT": 8})
+    text = "| `NEWSCRAWL_STORE_BATCH_SIZE` | `100` | x |\n| `DEPTH_LIMIT` | `8` | y |\n"
+    assert readme_mismatches(text, project) == {"NEWSCRAWL_STORE_BATCH_SIZE": ("100", "200")}
