@@ -409,7 +409,9 @@ _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _BRACKETS_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _PREFIX_RE = re.compile(
     r"^(?:(?:written|reported|posted|story|words|text|reporting|reviewed|review|interview"
-    r"|photos?|analysis|erstellt|geschrieben|ein\s+kommentar|kommentar)\s+)?"
+    r"|photos?|analysis|erstellt|geschrieben|ein\s+kommentar|kommentar"
+    # a lower-case label before the word: a section or partner name ("capital von …")
+    r"|(?-i:[a-zäöüßàâçéèêëîïôûùüÿñ]+))\s+)?"
     r"(?P<word>by|von|par|por)\b"
     r"\s*:?\s*|^(?:authors?|reporters?|written\s+by)\s*:\s*"
     # "Zeige alle Beiträge von", "View all posts by", "Artikel von:", "Veröffentlicht am ... von"
@@ -418,6 +420,7 @@ _PREFIX_RE = re.compile(
     r"|^veröffentlicht\s+am\s+.{0,40}?\s+von\s+",
     re.IGNORECASE,
 )
+_PLACE_SUFFIX_RE = re.compile(r"(?<=[^,\s]\s[^,\s]{2})([^,]*),\s*[^\W\d_]+$")
 # "Von"/"Par" are also name particles ("Von Miller"): strip them only before a full name.
 _PARTICLE_PREFIXES = frozenset({"von", "par", "por"})
 _UPDATED_RE = re.compile(
@@ -497,7 +500,8 @@ def _strip_prefix(text: str) -> str:
     rest = text[match.end() :]
     if (match["word"] or "").lower() in _PARTICLE_PREFIXES and len(rest.split()) < 2:
         return text
-    return rest
+    # "By Ann Lee, Frankfurt": one word after the names is the dateline's place.
+    return _PLACE_SUFFIX_RE.sub(r"\1", rest)
 
 
 def _strip_byline_junk(value: object) -> str:
@@ -516,6 +520,16 @@ def _strip_byline_junk(value: object) -> str:
     return _ROLE_SUFFIX_RE.sub("", text).strip(_AUTHOR_TRIM)
 
 
+# Lower-case words that start or join names ("de la Cruz", "Anna van Berg").
+NAME_PARTICLES = frozenset(
+    {"de", "da", "di", "do", "dos", "du", "van", "von", "der", "den", "la", "le", "bin", "al", "y"}
+)
+
+
+# "ku Frankfurt": an editor's lower-case initials, then the dateline's place.
+_INITIALS_FIRST_RE = re.compile(r"[a-z]{1,3}\s")
+
+
 def clean_author(value: str) -> str | None:
     """One author's name without byline junk, or None if nothing name-like is left.
 
@@ -530,6 +544,7 @@ def clean_author(value: str) -> str | None:
         or len(text) > _MAX_AUTHOR_CHARS
         or len(text.split()) > _MAX_AUTHOR_WORDS
         or _ROLE_ONLY_RE.match(text)
+        or (_INITIALS_FIRST_RE.match(text) and text.split()[0] not in NAME_PARTICLES)
     ):
         return None
     return text.title() if text.isupper() else text

@@ -282,3 +282,25 @@ def test_bylines_of_related_cards_are_not_the_story_authors() -> None:
 @pytest.mark.parametrize("word", ["By", "Par", "Von"])
 def test_a_bare_byline_word_is_not_a_name(word: str) -> None:
     assert split_authors(word) == []
+
+
+@pytest.mark.parametrize(
+    ("byline", "names"),
+    [
+        ("capital von Jemima Roe 05. November 2024 15:36 Uhr", ["Jemima Roe"]),
+        ("Von Anna Berg, Frankfurt", ["Anna Berg"]),
+        ("By Ann Lee and Bo Chan, Washington", ["Ann Lee", "Bo Chan"]),
+        ("ku Frankfurt", []),
+        ("danah boyd", ["danah boyd"]),
+    ],
+)
+def test_labels_places_and_initials_around_names_are_dropped(byline: str, names: list[str]) -> None:
+    assert split_authors(byline) == names
+
+
+def test_a_byline_block_read_whole_beside_its_name_element_adds_no_name() -> None:
+    body = (
+        '<a rel="author" href="/u/ann">About the writer <span class="author-name">'
+        "Ann Lee</span> Follow</a>"
+    )
+    assert authors(body=body) == ["Ann Lee"]

@@ -41,6 +41,7 @@ from newscrawl.pages.structured import (
     read_microdata,
 )
 from newscrawl.processors import (
+    NAME_PARTICLES,
     is_boilerplate,
     is_date_only,
     normalize_text,
@@ -127,9 +128,6 @@ _WHOLE_DATE = 0.6
 _FOCUS_MIN_RUN = 3  # prose paragraphs that make a container the story's
 _ENOUGH_TEXT = 500  # characters of main text below which trafilatura's fallbacks run
 _MAX_NAME_WORDS = 5
-_NAME_PARTICLES = frozenset(
-    {"de", "da", "di", "do", "dos", "du", "van", "von", "der", "den", "la", "le", "bin", "al", "y"}
-)
 _WORD = re.compile(r"\w+")
 # Lines that close a story but are not part of it (wire copyright notices).
 _COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
@@ -158,7 +156,7 @@ def _reads_as_names(byline: str) -> bool:
     names = split_authors(byline)
     return bool(names) and all(
         len(name.split()) <= _MAX_NAME_WORDS
-        and all(word[0].isupper() or word in _NAME_PARTICLES for word in name.split())
+        and all(word[0].isupper() or word in NAME_PARTICLES for word in name.split())
         for name in names
     )
 
@@ -175,6 +173,17 @@ def _byline_text(el: Any) -> str:
     ):
         return "; ".join(names)
     return _text(el)
+
+
+def _without_wrappers(names: list[str]) -> list[str]:
+    """Names minus those that hold another one in more words: a byline block read
+    whole beside its name element ("Written by Ann Lee Follow" beside "Ann Lee")."""
+    padded = [f" {name} " for name in names]
+    return [
+        name
+        for name, outer in zip(names, padded, strict=True)
+        if not any(inner in outer and inner != outer for inner in padded)
+    ]
 
 
 def _covers(lines: list[str], other: list[str], share: float) -> bool:
@@ -842,7 +851,7 @@ class GenericArticlePage(ArticlePage):
         for method, names in by_method.items():
             people = list(dict.fromkeys(name for name, is_org in names if not is_org))
             if people:
-                return people, method
+                return _without_wrappers(people), method
         for method, names in by_method.items():
             if names:
                 return list(dict.fromkeys(name for name, _ in names)), method
