@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bench.gensite import build_site, nginx_binary, serve
+from tests.support.gensite import build_site, nginx_binary, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
