@@ -35,7 +35,7 @@ from bench.common import (
     verdict,
     write_results,
 )
-from bench.gensite import serve
+from tests.support.gensite import serve
 
 BARE_SPIDER = Path(__file__).resolve().parent / "bare_spider.py"
 KINDS = ("bare", "full", "inprocess")

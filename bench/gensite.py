@@ -5,9 +5,7 @@
 The site itself is ``tests/support/gensite.py``, shared with ``tests/test_bench.py``.
 """
 
-from tests.support.gensite import main, serve
-
-__all__ = ["main", "serve"]
+from tests.support.gensite import main
 
 if __name__ == "__main__":
     main()

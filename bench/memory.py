@@ -32,7 +32,7 @@ from bench.common import (
     verdict,
     write_results,
 )
-from bench.gensite import serve
+from tests.support.gensite import serve
 
 TARGET_GROWTH_MB = 100.0
 TARGET_PEAK_MB = 250.0  # the crawl process's peak RSS over the whole crawl

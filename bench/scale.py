@@ -47,8 +47,8 @@ from bench.common import (
     verdict,
     write_results,
 )
-from bench.gensite import serve
 from newscrawl.frontier.queue import Frontier
+from tests.support.gensite import serve
 
 IDLE_TIMEOUT = 1.0
 CONCURRENCY = 16  # per worker, as in the other crawl benchmarks
