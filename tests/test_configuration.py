@@ -280,3 +280,30 @@ def test_the_readme_check_reads_the_tables() -> None:
     project = Settings({"NEWSCRAWL_STORE_BATCH_SIZE": 200, "DEPTH_LIMIT": 8})
     text = "| `NEWSCRAWL_STORE_BATCH_SIZE` | `100` | x |\n| `DEPTH_LIMIT` | `8` | y |\n"
     assert readme_mismatches(text, project) == {"NEWSCRAWL_STORE_BATCH_SIZE": ("100", "200")}
+
+
+def bench_imports(tree: ast.AST) -> list[int]:
+    """Lines importing the benchmarks (``bench`` or a module in it)."""
+    return sorted(
+        node.lineno
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "bench")
+        or (
+            isinstance(node, ast.Import)
+            and any(a.name.split(".")[0] == "bench" for a in node.names)
+        )
+    )
+
+
+def test_tests_never_import_the_benchmarks() -> None:
+    tests = PACKAGE.parent / "tests"
+    found = {
+        f"{path.relative_to(tests.parent)}:{line}"
+        for path in tests.rglob("*.py")
+        for line in bench_imports(ast.parse(path.read_text()))
+    }
+    assert not found, f"move what these use from bench/ to tests/support/: {found}"
+    assert bench_imports(ast.parse("import bench.common\nfrom bench.gensite import serve\n")) == [
+        1,
+        2,
+    ]
