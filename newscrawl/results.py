@@ -22,7 +22,7 @@ import psycopg
 from scrapy.settings import Settings
 
 from newscrawl import settings as defaults
-from newscrawl.db.connection import Database
+from newscrawl.db.connection import Database, connect_timeout
 from newscrawl.db.errors import classify, describe, hint
 
 # The articles a crawl_runs row ``r`` wrote (inserted, updated, found unchanged or merged
@@ -81,7 +81,7 @@ def connect(args: argparse.Namespace) -> Iterator[tuple[psycopg.Connection[Any],
     """A connection to the database ``args`` name, and the database's label."""
     with database(args.database_url, args.data_dir) as db:
         try:
-            timeout = max(2, round(_settings().getfloat("NEWSCRAWL_STORE_TIMEOUT")))
+            timeout = connect_timeout(_settings().getfloat("NEWSCRAWL_STORE_TIMEOUT"))
             conn = psycopg.connect(db.dsn, connect_timeout=timeout)
         except psycopg.OperationalError as exc:
             fix = f"; {hint(exc)}" if classify(exc) == "config" else ""

@@ -132,7 +132,7 @@ class Database:
         ``timeout`` seconds (libpq's ``connect_timeout``, at least 2).
         """
         return await psycopg.AsyncConnection.connect(
-            self.dsn, autocommit=True, connect_timeout=max(2, round(timeout))
+            self.dsn, autocommit=True, connect_timeout=connect_timeout(timeout)
         )
 
     def link(self, timeout: float) -> Link:
@@ -143,6 +143,12 @@ class Database:
         server, self.server = self.server, None
         if server is not None:
             await asyncio.to_thread(_release_embedded, server)
+
+
+def connect_timeout(timeout: float) -> int:
+    """libpq's ``connect_timeout`` for ``timeout`` seconds: whole seconds, at least 2 (libpq
+    would take 1 as 2 anyway, and 0 as no limit)."""
+    return max(2, round(timeout))
 
 
 def _quiet_pgserver() -> None:
