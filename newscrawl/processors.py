@@ -630,6 +630,13 @@ BOILERPLATE_RE = re.compile(
             r"follow .{1,40} on (?:twitter|facebook|instagram|telegram)\b.*",
             r"teilen(?: sie dies mit)?|kategorien?|categor(?:y|ies)\s*:.*|kategorie\s*:.*"
             r"|keine kommentare.*|inhaltsverzeichnis|table of contents",
+            # sign-in prompts, photo credits, advertising notes, contact labels
+            r".{0,80}\b(?:eingeloggt sein|must be logged in|to log in|einloggen)\b.{0,80}",
+            r"(?:photos?|fotos?|bild|titelbild|beitragsbild|image illustrative|crédits? photos?"
+            r"|credits?|picture|bildquelle)\s*:.{0,100}",
+            r"\*?(?:werbung|anzeige)(?:[,.]\s.{0,80})?|mehr zum thema.{0,40}",
+            r"weitere informationen|kontakt|originalpublikation|temas|tags|schlagwörter"
+            r"|schlagworte|lust auf mehr\??",
         )
     ),
     re.IGNORECASE,

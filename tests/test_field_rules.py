@@ -178,6 +178,10 @@ def test_rich_text_stored_as_a_json_string_is_read_as_text() -> None:
         "Subscribe now to our e-edition for the full story.",
         "Follow The Ledger on Twitter and Instagram @ledger",
         "Teilen Sie dies mit:",
+        "Sie müssen eingeloggt sein, um zu kommentieren.",
+        "Titelbild: Ann Lee / Ledger",
+        "*Werbung. Dieser Beitrag enthält Werbung für Dachziegel.",
+        "Weitere Informationen:",
     ],
 )
 def test_related_lines_are_boilerplate(line: str) -> None:
@@ -190,6 +194,9 @@ def test_related_lines_are_boilerplate(line: str) -> None:
         "The mayor said the newsletter was wrong about the vote on roofs.",
         "Lea Müller voted against the roofs.",
         "Related parties were not asked.",
+        "Kontaktlos zahlen wird beim Bäcker bald Pflicht.",
+        "Photos of the roofs were shown at the council meeting on Monday evening, and the mayor"
+        " said the vote would be held again after the summer break.",
     ],
 )
 def test_story_lines_naming_the_same_words_are_kept(line: str) -> None:
