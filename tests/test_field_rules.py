@@ -311,3 +311,24 @@ def test_a_byline_block_read_whole_beside_its_name_element_adds_no_name() -> Non
         "Ann Lee</span> Follow</a>"
     )
     assert authors(body=body) == ["Ann Lee"]
+
+
+def test_prose_above_the_article_element_stays_in_the_body() -> None:
+    # Each intro paragraph in its own block: no run of prose of its own.
+    intro = "".join(
+        f"<div class='block'><p>Intro paragraph {i} sets out why the council met about roofs,"
+        " rain, money and the long winter ahead.</p><img src='/roof.jpg' alt=''></div>"
+        for i in range(3)
+    )
+    rest = "".join(
+        f"<p>Story paragraph {i} tells the reader how the council voted on roofs"
+        " and rain last night.</p>"
+        for i in range(5)
+    )
+    html = (
+        f"<html><body><div class='post'><h1>Council votes on roofs</h1>"
+        f"<div class='lead'>{intro}</div><article>{rest}</article></div></body></html>"
+    )
+    response = HtmlResponse(URL, body=html.encode(), encoding="utf-8")
+    body = " ".join(GenericArticlePage(response).extract().values["articleBody"])
+    assert "Intro paragraph 0" in body and "Story paragraph 4" in body

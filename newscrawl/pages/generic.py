@@ -126,6 +126,7 @@ _COVERAGE = 0.95
 _MAX_UNDECODABLE = 0.05  # share of U+FFFD in the decoded body
 _WHOLE_DATE = 0.6
 _FOCUS_MIN_RUN = 3  # prose paragraphs that make a container the story's
+_PROSE_OUTSIDE = 3  # prose paragraphs outside <article>/<main> that make it too small
 _ENOUGH_TEXT = 500  # characters of main text below which trafilatura's fallbacks run
 _MAX_NAME_WORDS = 5
 _WORD = re.compile(r"\w+")
@@ -522,6 +523,15 @@ class GenericArticlePage(ArticlePage):
             None,
         )
         if scope is None or scope.tag in ("html", "body"):
+            return self.root
+        # Prose outside the scope (an intro above <article>, a second half after it):
+        # the scope does not hold the whole story.
+        outside = sum(
+            count
+            for other, count in self.prose_runs.items()
+            if other is not scope and scope not in other.iterancestors()
+        )
+        if outside >= _PROSE_OUTSIDE:
             return self.root
         document = lxml_html.Element("html")
         SubElement(document, "body").append(deepcopy(scope))
