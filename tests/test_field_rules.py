@@ -332,3 +332,9 @@ def test_prose_above_the_article_element_stays_in_the_body() -> None:
     response = HtmlResponse(URL, body=html.encode(), encoding="utf-8")
     body = " ".join(GenericArticlePage(response).extract().values["articleBody"])
     assert "Intro paragraph 0" in body and "Story paragraph 4" in body
+
+
+def test_a_utc_instant_too_late_in_the_day_to_be_the_url_day_is_kept() -> None:
+    url = "https://ledger.example/2020/07/08/council-votes-on-roofs"
+    head = jsonld(datePublished="2020-07-09T10:04:04Z")
+    assert published(head, url=url) == "2020-07-09T10:04:04Z"

@@ -102,6 +102,8 @@ _DATE_LABEL = re.compile(
 _UTC = re.compile(r"(?:Z|[+-]00:?00|\bGMT|\bUTC)$", re.IGNORECASE)
 _STRUCTURED_DATES = frozenset({"json-ld", "microdata", "next-data", "app-state"})
 _HEADER_DATES = frozenset({"opengraph", "meta"})
+_ISO_HOUR_END = 13
+_MAX_ZONE_HOURS = 10
 _URL_DATE_SLACK = 2  # days a page's date may differ from its URL's (time zones, late edits)
 _CLOCK = re.compile(r"\d{1,2}[:.h]\d{2}")
 _HOUR_H = re.compile(r"(?<=\d)h(?=\d)")  # French "10h12"
@@ -807,7 +809,7 @@ class GenericArticlePage(ArticlePage):
         if in_url and url_day and abs((url_day - picked).days) > _URL_DATE_SLACK:
             return str(in_url.value), "url"
         if _UTC.search(chosen[0]) and _CLOCK.search(chosen[0]):
-            if in_url and url_day and abs((url_day - picked).days) == 1:
+            if in_url and url_day and self._crosses_midnight(chosen[0], (url_day - picked).days):
                 return str(in_url.value), "url"  # the URL's day is the page's own
             local = [
                 (raw, c.method, day(raw))
@@ -819,6 +821,18 @@ class GenericArticlePage(ArticlePage):
                     if d and abs((d - picked).days) == 1:
                         return raw, method
         return chosen
+
+    def _crosses_midnight(self, raw: str, days: int) -> bool:
+        """Whether a UTC instant ``days`` (±1) from a local day can be that day's local
+        time: 10:04Z is 06:04 in New York, never the evening before. Zones reach 10
+        hours from UTC either way (Hawaii, eastern Australia) in the development pages."""
+        iso = parse_date(raw, languages=self.languages)
+        if iso is None or len(iso) < _ISO_HOUR_END:
+            return False
+        hour = int(iso[11:13])
+        return (days == -1 and hour < _MAX_ZONE_HOURS) or (
+            days == 1 and hour >= 24 - _MAX_ZONE_HOURS
+        )
 
     def _htmldate(self) -> str | None:
         try:
