@@ -818,7 +818,7 @@ class GenericArticlePage(ArticlePage):
             ]
             if not any(d == picked for _, _, d in local):
                 for raw, method, d in local:
-                    if d and abs((d - picked).days) == 1:
+                    if d and self._crosses_midnight(chosen[0], (d - picked).days):
                         return raw, method
         return chosen
 
