@@ -339,3 +339,25 @@ async def frontier_status(crawl_id: str) -> dict[str, Any]:
         return await Frontier(client, crawl_id).status()
     finally:
         await client.aclose()
+
+
+def test_robots_txt_is_fetched_once_per_crawl(
+    tmp_path: Path, fresh_db: str, crawl_ids: Callable[[], str]
+) -> None:
+    """A worker that joins a running crawl takes the host's robots.txt from Redis: the
+    site sees it fetched twice in all (the first worker's robots middleware, and the
+    seed that reads its sitemaps), not once more per worker, and the rules still hold."""
+    site = SampleSite(n_articles=3 * ARTICLES)  # long enough for the second to join
+    crawl_id = crawl_ids()
+    slow = {"CONCURRENT_REQUESTS": "2"}
+    with SiteServer(site, delay=0.1) as server:
+        first = start_workers(1, tmp_path, server, fresh_db, crawl_id, settings=slow)
+        wait_for(lambda: sum(server.hits.values()) >= 3)  # its robots.txt is read
+        (tmp_path / "second").mkdir()
+        second = start_workers(1, tmp_path / "second", server, fresh_db, crawl_id, settings=slow)
+        results = finished(first + second)
+    assert server.hits["/robots.txt"] == 2
+    assert results[1].stat("newscrawl/frontier/robots_shared") == 1
+    assert results[1].stat("response_received_count") > 0
+    assert "/en/private/drafts" not in server.hits  # disallowed by the shared rules
+    assert stored(fresh_db) == (len(site.expected_unique_stories()),) * 2

@@ -34,3 +34,12 @@ class FrontierAddon:
         middlewares["newscrawl.frontier.scheduler.SeedOnce"] = 10
         priority = settings.getpriority("SPIDER_MIDDLEWARES") or 0
         settings.set("SPIDER_MIDDLEWARES", middlewares, max(priority, 30))
+        # robots.txt fetched once per crawl: Scrapy's middleware swapped for one sharing it
+        scrapy_robots = "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
+        downloader = settings.getdict("DOWNLOADER_MIDDLEWARES")
+        downloader[scrapy_robots] = None
+        downloader["newscrawl.frontier.robots.SharedRobotsTxt"] = settings.getwithbase(
+            "DOWNLOADER_MIDDLEWARES"
+        )[scrapy_robots]
+        priority = settings.getpriority("DOWNLOADER_MIDDLEWARES") or 0
+        settings.set("DOWNLOADER_MIDDLEWARES", downloader, max(priority, 30))

@@ -16,7 +16,8 @@ or a primary with replicas, not Redis Cluster):
   lost) sees its requests go back to their host's queue when the lease expires.
 - ``budget`` (hash host -> pages charged), ``queued`` (counter), ``stats`` (hash),
   ``workers`` (sorted set worker -> time it counts as alive until, ms),
-  ``seeded`` (``done``, or ``pending:<worker>`` with an expiry while one seeds).
+  ``seeded`` (``done``, or ``pending:<worker>`` with an expiry while one seeds),
+  ``robots:<host:port>`` (a robots.txt body, shared by the workers for a day).
 
 Times come from the Redis server's clock (``TIME``), so workers' clocks may differ.
 """
@@ -31,6 +32,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 CRAWLS_KEY = "newscrawl:crawls"
+ROBOTS_TTL = 86_400  # seconds a shared robots.txt is kept, as crawlers commonly cache it
 CRAWL_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 
 _COMMON = """
@@ -304,6 +306,15 @@ class Frontier:
 
     async def leave(self, worker: str) -> None:
         await self.redis.zrem(self.key("workers"), worker)
+
+    async def robots(self, netloc: str) -> bytes | None:
+        """The robots.txt body a worker of this crawl fetched from ``netloc``, if any."""
+        body: bytes | None = await self.redis.get(self.key("robots:") + netloc)
+        return body
+
+    async def keep_robots(self, netloc: str, body: bytes) -> None:
+        """Share ``netloc``'s robots.txt with the crawl's other workers for a day."""
+        await self.redis.set(self.key("robots:") + netloc, body, ex=ROBOTS_TTL)
 
     async def claim_seeding(self, worker: str, ttl: float) -> str:
         """``claimed`` (this worker seeds), ``done`` (seeded before) or ``busy``."""
