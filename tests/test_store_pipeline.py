@@ -367,6 +367,25 @@ def test_pipeline_writes_in_batches(fresh_db: str) -> None:
     assert "provenance" not in items[0]  # the item itself is passed on unchanged
 
 
+def test_items_arriving_during_a_write_fill_whole_batches(fresh_db: str) -> None:
+    # Items keep coming while a batch is written (the crawl does not stop for the store):
+    # they fill the next batch instead of each writing what it found (batches of one).
+    pipeline = make_pipeline(
+        NEWSCRAWL_DATABASE_URL=fresh_db,
+        NEWSCRAWL_STORE_BATCH_SIZE=5,
+        NEWSCRAWL_STORE_FLUSH_INTERVAL=0,
+    )
+
+    async def crawl() -> None:
+        await pipeline.open_spider()
+        await asyncio.gather(*(pipeline.process_item(item(n)) for n in range(20)))
+        await pipeline.close_spider()
+
+    asyncio.run(crawl())
+    assert pipeline.stats.get_value("newscrawl/store/inserted") == 20
+    assert pipeline.stats.get_value("newscrawl/store/batches") == 4
+
+
 def test_pipeline_flushes_a_partial_batch_after_the_interval(fresh_db: str) -> None:
     pipeline = make_pipeline(NEWSCRAWL_DATABASE_URL=fresh_db, NEWSCRAWL_STORE_FLUSH_INTERVAL=0.05)
 

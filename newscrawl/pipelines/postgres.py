@@ -4,7 +4,8 @@ This pipeline only batches: items are buffered and handed to the crawl's
 :class:`~newscrawl.db.writer.Writer` ``NEWSCRAWL_STORE_BATCH_SIZE`` at a time, or
 once they reach ``NEWSCRAWL_STORE_BATCH_BYTES`` of text; a partial batch is
 written after ``NEWSCRAWL_STORE_FLUSH_INTERVAL`` seconds so a slow crawl still
-lands rows. While a batch is being written, items wait: memory holds one batch.
+lands rows. While a batch is being written the next one fills; an item that
+finds it full waits for the write in progress: memory holds two batches.
 
 What happens to a batch (retries, outages, the spool, rejected records) is the
 writer's business; see :mod:`newscrawl.db.writer`. The spool is replayed when
@@ -22,6 +23,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.item import Item
 from scrapy.statscollectors import StatsCollector
 
 from newscrawl.db.crawl import CrawlDatabase
@@ -36,15 +38,12 @@ batch_flushed = object()
 
 
 def text_size(value: Any) -> int:
-    """Characters of text in ``value`` (strings, nested in lists and dicts): what a batch
-    weighs, near enough, without encoding it."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(len(str(key)) + text_size(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return sum(text_size(item) for item in value)
-    return 8
+    """About how many characters of text ``value`` holds: what a batch weighs, near enough.
+
+    Its ``repr``, built in C: a walk over the nested values in Python cost a tenth of a
+    millisecond per record on the reactor thread.
+    """
+    return len(repr(value))
 
 
 class PostgresPipeline:
@@ -132,19 +131,30 @@ class PostgresPipeline:
             self._timer = asyncio.create_task(self._flush_periodically())
 
     async def process_item(self, item: Any) -> Any:
-        record = ItemAdapter(item).asdict()
+        # A shallow copy: an Article's nested values are plain dicts and lists already, and
+        # ItemAdapter.asdict() walks them all asking what each is (0.1 ms per record).
+        record = dict(item) if isinstance(item, dict | Item) else ItemAdapter(item).asdict()
         provenance = record.get("provenance")
         provenance = dict(provenance) if isinstance(provenance, dict) else {}
         provenance.setdefault("spider", self.spider_name)
         record["provenance"] = provenance
         size = text_size(record)
-        if self._write_lock.locked() or self._buffer_bytes + size > self.batch_bytes:
-            await self._flush()  # waits for the write in progress: one batch in memory
+
+        def no_room() -> bool:
+            return self._full() or (
+                bool(self._buffer) and self._buffer_bytes + size > self.batch_bytes
+            )
+
+        while no_room():  # the buffer waits for the write in progress
+            await self._flush(no_room)
         self._buffer.append(record)
         self._buffer_bytes += size
-        if len(self._buffer) >= self.batch_size or self._buffer_bytes >= self.batch_bytes:
-            await self._flush()
+        if self._full():
+            await self._flush(self._full)
         return item
+
+    def _full(self) -> bool:
+        return len(self._buffer) >= self.batch_size or self._buffer_bytes >= self.batch_bytes
 
     async def close_spider(self) -> None:
         self._closing.set()
@@ -172,9 +182,17 @@ class PostgresPipeline:
                 await asyncio.wait_for(self._closing.wait(), self.flush_interval)
             await self._flush()
 
-    async def _flush(self) -> None:
-        """Write what is buffered; one write at a time, so records land in the order seen."""
+    async def _flush(self, still_needed: Callable[[], bool] | None = None) -> None:
+        """Write what is buffered; one write at a time, so records land in the order seen.
+
+        With ``still_needed``, the buffer is written only if that still holds once the
+        write in progress is done. Items keep coming while a write is in progress; had
+        each item that waited for it written what it found, batches would shrink to one
+        record (under load, 2,973 writes for 2,999 records, 15% of the reactor's time).
+        """
         async with self._write_lock:
+            if still_needed is not None and not still_needed():
+                return  # an item that waited before this one wrote the batch
             batch, self._buffer, self._buffer_bytes = self._buffer, [], 0
             if batch and self.writer is not None:
                 await self.writer.write(batch)
