@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 from typing import Any
 from urllib.parse import urljoin
 
@@ -47,10 +48,10 @@ REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 # Share of decoded characters that may be controls or U+FFFD before a body counts as binary.
 _MAX_JUNK = 0.05
 _SAMPLE = 4096
-_JUNK = {chr(c) for c in range(32) if chr(c) not in "\t\n\r\f"} | {"\ufffd"}
-# Deletes the junk: the length lost is the junk count, at C speed (a Python loop over
-# 4 KB of every page took a tenth of the reactor's time per page).
-_DROP_JUNK = str.maketrans(dict.fromkeys(_JUNK))
+# Controls but tab, newlines and form feed, and U+FFFD. A regex counts them at C speed:
+# a Python loop over 4 KB of every page took a tenth of the reactor's time per page, and
+# str.translate, 0.2 ms on a page that is not ASCII.
+_JUNK_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 # An HTML page with no declared charset that is not UTF-8 is read as windows-1252,
 # as browsers do for Western pages (and ISO-8859-1 labels mean windows-1252 anyway).
 LEGACY_ENCODING = "cp1252"
@@ -189,7 +190,7 @@ class ResponseGuard(_Guard):
             raise self._drop(request, "too_many_elements", reason)
         response = self._fix_encoding(response)
         sample = response.text[:_SAMPLE]
-        junk = len(sample) - len(sample.translate(_DROP_JUNK))
+        junk = len(_JUNK_RE.findall(sample))
         if sample and junk > _MAX_JUNK * len(sample):
             raise self._drop(request, "not_html", "binary body served as text")
         return response
