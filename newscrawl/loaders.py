@@ -34,12 +34,13 @@ from newscrawl.processors import (
 )
 
 
-def fetch_time(response: Response) -> datetime:
-    """When the response was fetched: its ``Date`` header if sane, else now.
+def fetch_time(response: Response, now: datetime | None = None) -> datetime:
+    """When the response was fetched: its ``Date`` header if sane, else ``now`` (default:
+    this moment; an extraction worker is told when the crawl took the page).
 
     Relative times on the page ("an hour ago") are relative to this moment.
     """
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     header = response.headers.get(b"Date")
     if header:
         try:

@@ -6,9 +6,13 @@ millisecond of crawling lost, and other cores sit idle. An :class:`ExtractionPoo
 runs ``NEWSCRAWL_EXTRACT_WORKERS`` worker processes (default: one per CPU but
 one, left to the reactor; ``0``: extract in-process) fed with what a page object
 needs (:class:`Page`: the body as bytes, URL, encoding, headers, fetch time),
-never a ``Response``. A worker is a plain ``python -m newscrawl.workers``
+never a ``Response``, and sends back an :class:`Extracted`: the finished record
+(every normalisation done), and for pages read by classification (the ``news``
+spider) what the page is, the extraction's issues and the page's links, so the
+reactor parses nothing. A worker is a plain ``python -m newscrawl.workers``
 child speaking length-prefixed pickles over its stdin and stdout, so starting
-one never forks the running reactor.
+one never forks the running reactor. Pages queued for a worker go in one write,
+and a worker's deadline is one timer, not one per page.
 
 A worker that dies on a page, or takes longer than ``NEWSCRAWL_EXTRACT_TIMEOUT``
 seconds (it is killed), costs that page one counted, logged error
@@ -25,21 +29,24 @@ import pickle
 import signal
 import struct
 import sys
+import time
 import traceback
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.asyncio import is_asyncio_available
 
 from newscrawl.items import Article
 from newscrawl.loaders import ArticleLoader, fetch_time
 from newscrawl.pages.base import ArticlePage
+from newscrawl.pages.registry import page_for
 from newscrawl.vocab import STATS_ERRORS, STATS_EXTRACT
 
 logger = logging.getLogger(__name__)
@@ -48,33 +55,48 @@ _HEADER = struct.Struct("!I")  # length of the pickle that follows
 READY = "ready"
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """What a page object needs from a response, cheap to send to another process."""
+class Page(NamedTuple):
+    """What a page object needs from a response, cheap to send to another process (a
+    tuple: pickling a dataclass runs Python code on the reactor for every page).
 
-    page_cls: type[ArticlePage]
+    ``page_cls`` None: the page is read by classification (:func:`page_for` picks the
+    page object) and becomes a record when its probability reaches ``min_probability``;
+    with ``links``, the page's links come back too.
+    """
+
+    page_cls: type[ArticlePage] | None
     spider: str
     url: str
     body: bytes
     encoding: str
     headers: dict[bytes, list[bytes]]
-    fetched: datetime
+    received: float  # time.time() when the crawl took it: "now" for fetch_time
     response_cls: type[TextResponse] = HtmlResponse
+    min_probability: float = 0.0
+    links: bool = False
 
     @classmethod
     def from_response(
-        cls, response: TextResponse, page_cls: type[ArticlePage], spider: str
+        cls,
+        response: TextResponse,
+        page_cls: type[ArticlePage] | None,
+        spider: str,
+        *,
+        min_probability: float = 0.0,
+        links: bool = False,
     ) -> Page:
         return cls(
-            page_cls=page_cls,
-            spider=spider,
-            url=response.url,
-            body=response.body,
+            page_cls,
+            spider,
+            response.url,
+            response.body,
             # The encoding Scrapy (or the encoding guard) settled on, not re-guessed.
-            encoding=response.encoding,
-            headers=dict(response.headers),
-            fetched=fetch_time(response),
-            response_cls=type(response),
+            response.encoding,
+            dict(response.headers),
+            time.time(),
+            type(response),
+            min_probability,
+            links,
         )
 
     def response(self) -> TextResponse:
@@ -83,19 +105,66 @@ class Page:
         )
 
 
-def extract(page: Page) -> Article | None:
-    """The article record of ``page``, or None when it holds no article."""
-    return extract_response(page.response(), page.page_cls, page.spider, page.fetched)
+class Extracted(NamedTuple):
+    """What extraction made of a page: its record (None: no article); for a page read by
+    classification, its type and probability, the extraction's issues (a source that
+    failed, see ``Extraction.issues``) and, when asked for, its links ``(url, nofollow)``."""
+
+    item: Article | None
+    page_type: str | None = None
+    probability: float | None = None
+    issues: tuple[str, ...] = ()
+    links: tuple[tuple[str, bool], ...] = ()
+
+
+# Every link: the spider judges them (not allow_domains=..., which compares host:port and
+# so misses sites on a port).
+_LINKS = LinkExtractor()
+
+
+def extract(page: Page) -> Extracted:
+    """What ``page`` holds (in a worker: the page rebuilt from what was sent)."""
+    response = page.response()
+    return extract_response(
+        response,
+        page.page_cls,
+        page.spider,
+        fetch_time(response, datetime.fromtimestamp(page.received, UTC)),
+        min_probability=page.min_probability,
+        links=page.links,
+    )
 
 
 def extract_response(
-    response: TextResponse, page_cls: type[ArticlePage], spider: str, fetched: datetime
-) -> Article | None:
+    response: TextResponse,
+    page_cls: type[ArticlePage] | None,
+    spider: str,
+    fetched: datetime,
+    *,
+    min_probability: float = 0.0,
+    links: bool = False,
+) -> Extracted:
     """:func:`extract` on a response at hand (the in-process path: no second parse)."""
-    reader = page_cls(response)
-    if not reader.is_article():
-        return None
-    return ArticleLoader.from_extraction(reader.read(), response, spider=spider, reference=fetched)
+    if page_cls is not None:
+        reader = page_cls(response)
+        if not reader.is_article():
+            return Extracted(None)
+        record = ArticleLoader.from_extraction(
+            reader.read(), response, spider=spider, reference=fetched
+        )
+        return Extracted(record)
+    page = page_for(response)
+    kind = page.page_class
+    item: Article | None = None
+    issues: tuple[str, ...] = ()
+    if kind.probability >= min_probability:
+        extraction = page.read()
+        issues = tuple(extraction.issues)
+        item = ArticleLoader.from_extraction(extraction, response, spider=spider, reference=fetched)
+    found = (
+        tuple((link.url, link.nofollow) for link in _LINKS.extract_links(response)) if links else ()
+    )
+    return Extracted(item, kind.page_type, kind.probability, issues, found)
 
 
 class ExtractionError(Exception):
@@ -110,30 +179,45 @@ class WorkerLost(Exception):
         self.kind = kind
 
 
+Reply = tuple[Extracted, list[tuple[str, int, str]]]  # and the log records it made
+
+
 @dataclass(slots=True)
 class _Job:
     page: Page
-    future: asyncio.Future[tuple[Article | None, list[tuple[str, int, str]]]]
+    future: asyncio.Future[Reply]
 
 
+@dataclass(eq=False)
 class _Worker:
     """One worker process and the jobs sent to it, answered in order."""
 
-    def __init__(self, process: asyncio.subprocess.Process, depth: int) -> None:
-        self.process = process
-        assert process.stdin is not None and process.stdout is not None
-        self.stdin = process.stdin
-        self.stdout = process.stdout
-        self.jobs: deque[_Job] = deque()
-        self.room = asyncio.Semaphore(depth)  # jobs it may still take
-        self.busy = asyncio.Event()  # it has jobs, or died taking one
-        self.dead = False
+    process: asyncio.subprocess.Process
+    depth: int
+    jobs: deque[_Job] = field(default_factory=deque)
+    busy: asyncio.Event = field(default_factory=asyncio.Event)  # has jobs, or died taking one
+    dead: bool = False
+    timed_out: bool = False  # killed by the watchdog
+    since: float = 0.0  # loop time the job at the head of ``jobs`` started waiting
+    watchdog: asyncio.TimerHandle | None = None
 
-    async def send(self, job: _Job) -> None:
-        data = pickle.dumps(job.page, protocol=pickle.HIGHEST_PROTOCOL)
-        self.jobs.append(job)
+    def __post_init__(self) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin = self.process.stdin
+        self.stdout = self.process.stdout
+        self.room = asyncio.Semaphore(self.depth)  # jobs it may still take
+
+    async def send(self, jobs: list[_Job]) -> None:
+        """Send ``jobs`` in one write."""
+        if not self.jobs:
+            self.since = asyncio.get_running_loop().time()
+        frames: list[bytes] = []
+        for job in jobs:
+            data = pickle.dumps(job.page, protocol=pickle.HIGHEST_PROTOCOL)
+            frames += (_HEADER.pack(len(data)), data)
+        self.jobs.extend(jobs)
         self.busy.set()
-        self.stdin.write(_HEADER.pack(len(data)) + data)
+        self.stdin.write(b"".join(frames))
         await self.stdin.drain()
 
     async def receive(self) -> Any:
@@ -141,6 +225,8 @@ class _Worker:
         return pickle.loads(await self.stdout.readexactly(size))
 
     def kill(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
         if self.process.returncode is None:
             self.process.kill()
 
@@ -174,16 +260,15 @@ class ExtractionPool:
     def start(self) -> None:
         self._slots = [asyncio.ensure_future(self._run_slot()) for _ in range(self.size)]
 
-    async def extract(self, page: Page) -> tuple[Article | None, list[tuple[str, int, str]]]:
-        """The record of ``page`` and the log records the extraction made.
+    async def extract(self, page: Page) -> Reply:
+        """What extraction made of ``page`` and the log records it made.
 
         Raises :class:`WorkerLost` or :class:`ExtractionError`; :class:`RuntimeError`
         when the pool cannot run workers (see :attr:`broken`).
         """
         if self.broken:
             raise RuntimeError(self.broken)
-        future: asyncio.Future[tuple[Article | None, list[tuple[str, int, str]]]]
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(page, future))
         return await future
 
@@ -237,6 +322,7 @@ class ExtractionPool:
                 self.restarts += 1
             first = False
             feeder = asyncio.ensure_future(self._feed(worker))
+            self._watch(worker)
             try:
                 await self._read(worker)
             finally:
@@ -244,25 +330,49 @@ class ExtractionPool:
                 self._forget(worker)
                 await worker.process.wait()
 
+    def _watch(self, worker: _Worker) -> None:
+        """Kill ``worker`` once the page at the head of its jobs has waited ``timeout``
+        seconds for its record: one timer a worker, re-armed as records come."""
+        loop = asyncio.get_running_loop()
+
+        def check() -> None:
+            waited = loop.time() - worker.since
+            if worker.jobs and waited >= self.timeout:
+                worker.timed_out = True
+                worker.kill()
+                return
+            left = self.timeout - waited if worker.jobs else self.timeout
+            worker.watchdog = loop.call_later(left, check)
+
+        worker.watchdog = loop.call_later(self.timeout, check)
+
     async def _feed(self, worker: _Worker) -> None:
         while True:
             await worker.room.acquire()
-            job = await self._queue.get()
-            if job.future.done():  # its callback was cancelled (the crawl is closing)
+            jobs = [await self._queue.get()]
+            # What else is queued and fits goes in the same write.
+            while not self._queue.empty() and not worker.room.locked():
+                await worker.room.acquire()  # free: returns at once
+                jobs.append(self._queue.get_nowait())
+            live = [job for job in jobs if not job.future.done()]
+            for _ in range(len(jobs) - len(live)):  # cancelled: the crawl is closing
                 worker.room.release()
+            if not live:
                 continue
             try:
-                await worker.send(job)
+                await worker.send(live)
             except (ConnectionError, OSError):
-                # It died between pages: the page goes to the next worker, uncounted.
-                worker.jobs.remove(job)
-                self._queue.put_nowait(job)
+                # It died between pages: the pages go to the next worker, uncounted.
+                for job in live:
+                    worker.jobs.remove(job)
+                    self._queue.put_nowait(job)
                 worker.dead = True
                 worker.busy.set()
                 return
 
     async def _read(self, worker: _Worker) -> None:
         """Hand each record to its job; on a dead or hung worker, fail the page it had."""
+        loop = asyncio.get_running_loop()
         while True:
             if not worker.jobs:
                 worker.busy.clear()
@@ -271,15 +381,17 @@ class ExtractionPool:
                     self._lose(worker, None)
                     return
             try:
-                reply = await asyncio.wait_for(worker.receive(), self.timeout)
-            except TimeoutError:
-                self._lose(worker, WorkerLost("timeout", f"no record after {self.timeout:g} s"))
-                return
-            except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError):
+                reply = await worker.receive()
+            except Exception:  # a short read, or a reply that does not unpickle
                 worker.kill()
                 code = await worker.process.wait()
-                self._lose(worker, WorkerLost("crash", f"worker exited ({_exit_reason(code)})"))
+                if worker.timed_out:
+                    lost = WorkerLost("timeout", f"no record after {self.timeout:g} s")
+                else:
+                    lost = WorkerLost("crash", f"worker exited ({_exit_reason(code)})")
+                self._lose(worker, lost)
                 return
+            worker.since = loop.time()
             job = worker.jobs.popleft()
             worker.room.release()
             status, value, logs = reply
@@ -362,21 +474,30 @@ class Extractor:
             await self.pool.close()
             self.stats.set_value(f"{STATS_EXTRACT}/worker_restarts", self.pool.restarts)
 
-    async def extract_item(
-        self, response: TextResponse, page_cls: type[ArticlePage], spider: str
-    ) -> Article | None:
-        """``response``'s article record, or None when it holds no article.
+    async def extract(
+        self,
+        response: TextResponse,
+        page_cls: type[ArticlePage] | None,
+        spider: str,
+        *,
+        min_probability: float = 0.0,
+        links: bool = False,
+    ) -> Extracted:
+        """What ``response`` holds (see :class:`Page` for the arguments).
 
         Raises :class:`ExtractionFailed` (counted and logged) when extraction fails.
         """
+        options: dict[str, Any] = {"min_probability": min_probability, "links": links}
         if self.pool is None or self.pool.broken:
             try:
-                return extract_response(response, page_cls, spider, fetch_time(response))
+                return extract_response(response, page_cls, spider, fetch_time(response), **options)
             except Exception as exc:
                 self._fail(response.url, "extract_error", traceback.format_exc(limit=-8))
                 raise ExtractionFailed(response.url) from exc
         try:
-            item, logs = await self.pool.extract(Page.from_response(response, page_cls, spider))
+            made, logs = await self.pool.extract(
+                Page.from_response(response, page_cls, spider, **options)
+            )
         except WorkerLost as exc:
             self._fail(response.url, f"extract_{exc.kind}", str(exc))
             raise ExtractionFailed(response.url) from exc
@@ -386,10 +507,17 @@ class Extractor:
         except RuntimeError:
             if not self.pool.broken:
                 raise
-            return await self.extract_item(response, page_cls, spider)  # in-process now
+            return await self.extract(response, page_cls, spider, **options)  # in-process now
         for name, level, message in logs:
             logging.getLogger(name).log(level, "%s", message)
-        return item
+        return made
+
+    async def extract_item(
+        self, response: TextResponse, page_cls: type[ArticlePage], spider: str
+    ) -> Article | None:
+        """``response``'s article record as ``page_cls`` reads it, or None when it holds
+        no article (see :meth:`extract`)."""
+        return (await self.extract(response, page_cls, spider)).item
 
     def _fail(self, url: str, kind: str, detail: str) -> None:
         assert self.stats is not None
@@ -485,4 +613,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run this module's importable copy, not __main__'s: replies must name classes
+    # (``newscrawl.workers.Extracted``) the crawl process can unpickle.
+    from newscrawl.workers import main as run_worker
+
+    run_worker()

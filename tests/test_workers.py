@@ -19,6 +19,7 @@ from newscrawl.loaders import fetch_time
 from newscrawl.pages.daily8 import Daily8ArticlePage
 from newscrawl.pages.generic import GenericArticlePage
 from newscrawl.workers import (
+    Extracted,
     ExtractionFailed,
     ExtractionPool,
     Extractor,
@@ -50,11 +51,18 @@ def sample_pages() -> list[HtmlResponse]:
 def test_workers_give_the_records_made_in_process() -> None:
     responses = sample_pages()
     assert len(responses) > 50
-    kinds = (Daily8ArticlePage, GenericArticlePage)
+    # Each page object, and reading by classification with the page's links (news).
+    kinds: tuple[dict[str, Any], ...] = (
+        {"page_cls": Daily8ArticlePage},
+        {"page_cls": GenericArticlePage},
+        {"page_cls": None, "min_probability": 0.5, "links": True},
+    )
     expected = [
-        extract_response(r, kind, "daily8", fetch_time(r)) for r in responses for kind in kinds
+        extract_response(r, spider="daily8", fetched=fetch_time(r), **kind)
+        for r in responses
+        for kind in kinds
     ]
-    pages = [Page.from_response(r, kind, "daily8") for r in responses for kind in kinds]
+    pages = [Page.from_response(r, spider="daily8", **kind) for r in responses for kind in kinds]
 
     async def in_workers() -> list[Any]:
         pool = ExtractionPool(2, timeout=30)
@@ -64,14 +72,17 @@ def test_workers_give_the_records_made_in_process() -> None:
         finally:
             await pool.close()
 
-    made = [item for item, _ in asyncio.run(in_workers())]
+    made = [extracted for extracted, _ in asyncio.run(in_workers())]
     # Both page objects read most stories (the generic one fewer of the div-paragraph markups).
-    assert sum(item is not None for item in expected) > len(responses)
-    assert [dict(item) if item else None for item in made] == [
-        dict(item) if item else None for item in expected
-    ]
+    assert sum(page.item is not None for page in expected) > len(responses)
+    assert sum(bool(page.links) for page in expected) == len(responses)
+    assert [_comparable(page) for page in made] == [_comparable(page) for page in expected]
     latin1 = next(r for r in responses if r.encoding != "utf-8")  # sent with its encoding
     assert Page.from_response(latin1, Daily8ArticlePage, "daily8").response().text == latin1.text
+
+
+def _comparable(page: Extracted) -> tuple[Any, ...]:
+    return (dict(page.item) if page.item else None, *page[1:])
 
 
 def test_a_dead_or_hung_worker_costs_one_page_and_is_replaced(

@@ -10,11 +10,8 @@ from urllib.parse import urlsplit
 from lxml import etree
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
 
-from newscrawl.loaders import ArticleLoader
 from newscrawl.pages.classify import looks_like_article_url
-from newscrawl.pages.registry import page_for
 from newscrawl.processors import parse_date
 from newscrawl.spiders import arguments
 from newscrawl.spiders.base import ArticleSpider
@@ -63,8 +60,6 @@ class NewsSpider(ArticleSpider):
         if not explicit_domains:
             hosts = {urlsplit(url).hostname for url in self.feeds + self.sitemaps}
             self.allowed_domains = sorted(set(self.allowed_domains) | {h for h in hosts if h})
-        # Not LinkExtractor(allow_domains=...): it compares host:port, so misses ported sites.
-        self.links = LinkExtractor()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -119,41 +114,48 @@ class NewsSpider(ArticleSpider):
                 if request:
                     yield request
 
-    def parse_listing(self, response: Response) -> Iterator[Any]:
-        yield from self.parse_page(response)
+    async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
+        async for output in self.parse_page(response):
+            yield output
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
-        yield from self.parse_page(response)
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
+        async for output in self.parse_page(response):
+            yield output
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        """The page's record if it reads as a story, and requests for its links.
+
+        Classification, extraction and link extraction run where extraction does
+        (``newscrawl.workers``): this callback only counts, logs and schedules.
+        """
         if not isinstance(response, TextResponse):
             return
-        page = page_for(response)
-        kind = page.page_class
-        if kind.probability >= self.min_article_probability:
-            extraction = page.read()
-            if extraction.issues:
+        page = await self.extractor.extract(
+            response, None, self.name, min_probability=self.min_article_probability, links=True
+        )
+        if page.item is not None:
+            if page.issues:
                 # A source that failed (JSON too deep or broken) costs that source only.
-                for issue in extraction.issues:
+                for issue in page.issues:
                     self.crawler.stats.inc_value(f"{STATS_EXTRACT}/{issue}")
                 self.logger.warning(
-                    "Extraction issues (%s): %s", ", ".join(extraction.issues), response.url
+                    "Extraction issues (%s): %s", ", ".join(page.issues), response.url
                 )
-            yield ArticleLoader.from_extraction(extraction, response, spider=self.name)
+            yield page.item
         elif response.meta.get(PAGE_KIND) == ARTICLE:
             # Fetched as an article, read as something else: counted, never silent.
             self.crawler.stats.inc_value(f"{STATS_DROPPED}/not_an_article")
             self.logger.warning(
                 "Not an article (%s, probability %.2f): %s",
-                kind.page_type,
-                kind.probability,
+                page.page_type,
+                page.probability or 0.0,
                 response.url,
             )
-        for link in self.links.extract_links(response):
-            if link.nofollow or not self.is_allowed(link.url):
+        for url, nofollow in page.links:
+            if nofollow or not self.is_allowed(url):
                 continue
-            if looks_like_article_url(link.url):
-                if request := self.article_request(link.url, parent=response):
+            if looks_like_article_url(url):
+                if request := self.article_request(url, parent=response):
                     yield request
-            elif self.spend_budget(link.url):  # unknown pages count against the budget too
-                yield self.listing_request(link.url)
+            elif self.spend_budget(url):  # unknown pages count against the budget too
+                yield self.listing_request(url)
