@@ -83,9 +83,9 @@ class SitemapFeed:
 
     Sources (one per sitemap read, an iterator of requests or None for a skipped
     entry) are a stack: a sitemap index's next sitemap is read and used up before
-    the index goes on. ``schedule`` puts the "next batch" request into the crawl
-    directly (not as callback output, so that it does not deepen ``DEPTH_LIMIT``
-    with every batch).
+    the index goes on. ``schedule`` puts the "next batch" request, and an index's next
+    sitemap, into the crawl directly (not as callback output, so that they do not
+    deepen ``DEPTH_LIMIT`` with every batch).
     """
 
     def __init__(
@@ -121,10 +121,16 @@ class SitemapFeed:
             if request is StopIteration:
                 self._sources.pop()
             elif isinstance(request, Request):
-                requests.append(request)
                 if request.meta.get(SITEMAP_CHILD):  # its entries come next
+                    # As deep as the index's entries, whichever callback drained the sitemap
+                    # before it: as that callback's output each next sitemap came one level
+                    # deeper, and past DEPTH_LIMIT was dropped (a 100,000-story crawl read 8
+                    # of its 10 sitemaps and ended at 80,201 pages).
+                    request.meta["depth"] = self._sources[-1][1] + 1
                     self._waiting = True
+                    self._schedule(request)
                     return requests
+                requests.append(request)
         if self._sources:
             self._ask()
         return requests

@@ -66,6 +66,9 @@ def test_a_crawl_requests_sitemap_entries_a_batch_at_a_time(tmp_path: Path) -> N
             settings={
                 "NEWSCRAWL_STORE_ENABLED": "False",
                 "NEWSCRAWL_SITEMAP_BATCH": "100",
+                # Index 1, its sitemaps 2, their stories 3: every sitemap as deep as the
+                # first, however many sitemaps came before it.
+                "DEPTH_LIMIT": "3",
                 "EXTENSIONS": json.dumps(
                     {**settings.EXTENSIONS, "tests.support.scheduler_probe.SchedulerProbe": 0}
                 ),
