@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter, is_item
 from scrapy.logformatter import LogFormatter, LogFormatterResult
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
 
 
 def _url(item: Any) -> Any:
@@ -13,8 +19,20 @@ def _url(item: Any) -> Any:
 
 
 class NewsLogFormatter(LogFormatter):
-    def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult:
+    def __init__(self, log_scraped: bool = True) -> None:
+        self.log_scraped = log_scraped
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        # Scrapy's root logger passes every record to its handler, which filters by LOG_LEVEL:
+        # a DEBUG "Scraped" record per item would be built only to be thrown away.
+        level = logging.getLevelName(crawler.settings.get("LOG_LEVEL"))
+        return cls(log_scraped=not isinstance(level, int) or level <= logging.DEBUG)
+
+    def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult | None:  # type: ignore[override]  # Scrapy skips the line on None
         """A DEBUG line naming the article: a whole item (its body) is kilobytes per line."""
+        if not self.log_scraped:
+            return None
         result = super().scraped(item, response, spider)
         args = result["args"]
         assert isinstance(args, dict)

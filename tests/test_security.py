@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 from psycopg.conninfo import make_conninfo
+from scrapy.utils.test import get_crawler
 
 from newscrawl.cli import project_settings
 from newscrawl.demo.server import SiteServer
 from newscrawl.demo.site import Resource, StorySpec
+from newscrawl.logformatter import NewsLogFormatter
 from newscrawl.processors import url_key
 from tests.support.badsite import BadSite
 from tests.support.crawl import ROOT, CrawlResult, query, run_crawl
@@ -229,6 +231,16 @@ def test_the_debug_log_names_items_without_dumping_them(crawled: Crawled) -> Non
     scraped = [line for line in log.splitlines() if "] DEBUG: Scraped http" in line]
     assert len(scraped) == len(crawled.result.items) > 0
     assert "'articleBody'" not in log and "'headline'" not in log
+
+
+def test_above_debug_no_scraped_record_is_built() -> None:
+    """At INFO Scrapy's handler would drop the record: the formatter does not make it."""
+    item = {"url": "http://127.0.0.1/a"}
+    quiet = NewsLogFormatter.from_crawler(get_crawler(settings_dict={"LOG_LEVEL": "INFO"}))
+    loud = NewsLogFormatter.from_crawler(get_crawler(settings_dict={"LOG_LEVEL": "DEBUG"}))
+    assert quiet.scraped(item, "response", None) is None
+    logged = loud.scraped(item, "response", None)
+    assert logged is not None and logged["args"] == {"url": item["url"], "src": "response"}
 
 
 # --------------------------------------------------------------------------- crawl boundaries
