@@ -8,6 +8,7 @@ every extractor gets the same normalisation.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -15,6 +16,7 @@ from typing import Any
 
 import html_text
 from itemloaders.processors import Compose, Identity, MapCompose, TakeFirst
+from itemloaders.utils import arg_to_iter, get_func_args
 from scrapy.http import Response
 from scrapy.loader import ItemLoader
 
@@ -155,6 +157,67 @@ def _authors(names: list[str]) -> list[dict[str, str]]:
     return [{"name": name} for name in split_authors(names)]
 
 
+Step = tuple[Callable[..., Any], bool]  # a function, and whether it takes loader_context
+
+
+class _Compiled:
+    """One field's input or output processor, looked up and inspected once per loader.
+
+    itemloaders looks each field's processors up and inspects every function for a
+    ``loader_context`` argument again for every value it processes. Same results: the
+    values flow exactly as through :class:`MapCompose`, :class:`Compose` (stopping on
+    None), :class:`TakeFirst` and :class:`Identity`, the processors the loader declares.
+    """
+
+    def __init__(self, processor: Any) -> None:
+        self.processor = processor
+        self.steps: tuple[Step, ...] = ()
+        if isinstance(processor, MapCompose | Compose):
+            functions = processor.functions
+            self.steps = tuple((f, "loader_context" in get_func_args(f)) for f in functions)
+        elif not isinstance(processor, Identity | TakeFirst):
+            raise TypeError(f"ArticleLoader cannot compile {processor!r}")
+        if isinstance(processor, Compose) and not processor.stop_on_none:
+            raise TypeError(f"ArticleLoader cannot compile {processor!r}")
+
+    def __call__(self, value: Any, context: dict[str, Any]) -> Any:
+        processor = self.processor
+        if isinstance(processor, Identity):
+            return value
+        if isinstance(processor, TakeFirst):
+            return processor(value)
+        if isinstance(processor, MapCompose):
+            values = arg_to_iter(value)
+            for function, takes_context in self.steps:
+                following: list[Any] = []
+                for item in values:
+                    out = (
+                        function(item, loader_context=context) if takes_context else function(item)
+                    )
+                    following += arg_to_iter(out)
+                values = following
+            return values
+        for function, takes_context in self.steps:
+            if value is None:
+                break
+            value = function(value, loader_context=context) if takes_context else function(value)
+        return value
+
+
+_COMPILED: dict[tuple[type[ItemLoader], str, str], _Compiled] = {}  # a few per record field
+
+
+def _compiled(loader: type[ItemLoader], name: str, kind: str) -> _Compiled:
+    """``loader``'s processor of field ``name``, ``kind`` "in" or "out", compiled once."""
+    compiled = _COMPILED.get((loader, name, kind))
+    if compiled is None:
+        default = getattr(loader, f"default_{kind}put_processor")
+        compiled = _COMPILED[loader, name, kind] = _Compiled(
+            getattr(loader, f"{name}_{kind}", None) or default
+        )
+    return compiled
+
+
 class ArticleLoader(ItemLoader):
     """Normalises raw extraction values into an :class:`Article`.
 
@@ -196,9 +259,9 @@ class ArticleLoader(ItemLoader):
         ``reference`` (default: the fetch time) anchors relative dates.
         """
         reference = reference or fetch_time(response)
-        # No response= here: the loader would parse the page again, and only add_value is used.
-        loader = cls(base_url=response.url, reference=reference)
-        loader.context["day_first"] = day_first
+        collected = _Collected(
+            cls, {"base_url": response.url, "reference": reference, "day_first": day_first}
+        )
         methods = dict(extraction.methods)
         values = {name: as_text(raw, methods.get(name)) for name, raw in extraction.values.items()}
         byline = values.pop("byline", None)
@@ -216,18 +279,44 @@ class ArticleLoader(ItemLoader):
         for name in ("datePublished", "dateModified"):
             if values.get(f"{name}Raw") and not values.get(name):
                 values[name] = values[f"{name}Raw"]
-        loader.add_value("url", response.url)
-        loader.add_value("canonicalUrl", values.pop("canonicalUrl", None) or response.url)
+        collected.add("url", response.url)
+        collected.add("canonicalUrl", values.pop("canonicalUrl", None) or response.url)
         for name, value in values.items():
             if name in Article.fields:
-                loader.add_value(name, value)
-        loader.add_value("dateDownloaded", reference.isoformat(timespec="seconds"))
-        loader.add_value("pageType", extraction.page_type)
-        loader.add_value("probability", extraction.probability)
+                collected.add(name, value)
+        collected.add("dateDownloaded", reference.isoformat(timespec="seconds"))
+        collected.add("pageType", extraction.page_type)
+        collected.add("probability", extraction.probability)
         # Provenance is keyed by record field: a raw date's method is the date's method.
         fields = {name.removesuffix("Raw"): method for name, method in sorted(methods.items())}
-        loader.add_value("provenance", {"spider": spider, "fields": fields})
-        item: Article = loader.load_item()
+        collected.add("provenance", {"spider": spider, "fields": fields})
+        item = collected.item()
         if item.get("articleBody"):
             item["bodyHash"] = body_hash(item["articleBody"])
+        return item
+
+
+class _Collected:
+    """What :meth:`ItemLoader.add_value` then :meth:`~ItemLoader.load_item` do, without
+    their per-value lookups (see :class:`_Compiled`): the record is the same."""
+
+    def __init__(self, loader: type[ArticleLoader], context: dict[str, Any]) -> None:
+        self.loader = loader
+        self.context = context
+        self.values: dict[str, list[Any]] = {}
+
+    def add(self, name: str, value: Any) -> None:
+        if value is None:
+            return
+        processed = _compiled(self.loader, name, "in")(arg_to_iter(value), self.context)
+        if processed:
+            self.values.setdefault(name, [])
+            self.values[name] += arg_to_iter(processed)
+
+    def item(self) -> Article:
+        item = self.loader.default_item_class()
+        for name, values in self.values.items():
+            value = _compiled(self.loader, name, "out")(values, self.context)
+            if value is not None:
+                item[name] = value
         return item
