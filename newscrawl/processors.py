@@ -58,9 +58,16 @@ def normalize_text(value: object) -> str:
     Whitespace is collapsed with ``str.split`` which also treats no-break and
     other Unicode spaces as spaces, so compatibility spaces fold to " ".
     """
-    text = _as_text(value)
+    text = value if type(value) is str else str(_as_text(value))  # a plain str, never a subclass
     if "&" in text:
         text = html.unescape(text)
+    if text.isprintable():
+        # Most text: nothing to delete and no space but " ", so often nothing to do at all.
+        if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        elif "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text
+        return " ".join(text.split())
     if _DELETE_RE.search(text):  # most text is clean: a search is far cheaper than translate
         text = text.translate(_DELETE_CHARS)
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
@@ -203,8 +210,50 @@ def _date_parser(
     return DateDataParser(languages=list(languages) if languages else None, settings=settings)
 
 
-def _fast_date(text: str, day_first: bool) -> date | datetime | None:
-    """ISO 8601 and numeric DD-MM-YYYY without dateparser (the common cases)."""
+_MONTH_NUMBERS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+# RFC 2822 (feeds, HTTP, meta tags): "Mon, 17 May 2025 10:00:00 +0200", weekday and zone optional.
+_RFC_2822_RE = re.compile(
+    rf"^(?:(?:mon|tue|wed|thu|fri|sat|sun),\s*)?(\d{{1,2}})\s+({_MONTH})\s+(\d{{4}})"
+    r"\s+(\d{2}):(\d{2})(?::(\d{2}))?(?:\s+(gmt|utc|ut|z|[+-]\d{4}))?$",
+    re.IGNORECASE,
+)
+_DAY_MONTH_YEAR_RE = re.compile(rf"^(\d{{1,2}})\s+({_MONTH})\s+(\d{{4}})$", re.IGNORECASE)
+_MONTH_DAY_YEAR_RE = re.compile(rf"^({_MONTH})\s+(\d{{1,2}}),?\s+(\d{{4}})$", re.IGNORECASE)
+
+
+def _english_date(text: str) -> date | datetime | None:
+    """RFC 2822 and "17 May 2025" / "May 17, 2025" as dateparser's English reads them."""
+    try:
+        if match := _RFC_2822_RE.match(text):
+            day, month, year, hour, minute, second, zone = match.groups()
+            tz: timezone | None = None
+            if zone and zone[0] in "+-":
+                sign = -1 if zone[0] == "-" else 1
+                tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:])))
+            elif zone:
+                tz = UTC
+            month_number = _MONTH_NUMBERS[month[:3].lower()]
+            clock = (int(hour), int(minute), int(second or 0))
+            return datetime(int(year), month_number, int(day), *clock, tzinfo=tz)
+        if match := _DAY_MONTH_YEAR_RE.match(text):
+            day, month, year = match.groups()
+        elif match := _MONTH_DAY_YEAR_RE.match(text):
+            month, day, year = match.groups()
+        else:
+            return None
+        return date(int(year), _MONTH_NUMBERS[month[:3].lower()], int(day))
+    except ValueError:
+        return None  # "31 Feb": dateparser decides, as before
+
+
+def _fast_date(text: str, day_first: bool, english: bool) -> date | datetime | None:
+    """The common cases without dateparser: ISO 8601, numeric DD-MM-YYYY and, when
+    English is the first language to try, RFC 2822 and English month names."""
     if DATE_ONLY_RE.fullmatch(text):
         try:
             return date.fromisoformat(text)
@@ -224,24 +273,36 @@ def _fast_date(text: str, day_first: bool) -> date | datetime | None:
                 return date(year, month, day)
             except ValueError:
                 continue  # "05-17-2025" read day-first is invalid: try month-first
-    return None
+    return _english_date(text) if english else None
 
 
 @lru_cache(maxsize=1024)
-def _relative_offset(text: str, languages: tuple[str, ...] | None) -> relativedelta | None:
+def _relative_offset(
+    text: str, languages: tuple[str, ...] | None
+) -> relativedelta | timedelta | None:
     """How far back (or ahead) a relative expression points, or None if it is not one.
 
     Parsing against a fixed anchor lets one cached parser serve every reference
     time, and makes the result depend on the text alone: cached, since the same
     few phrases ("3 hours ago") recur on every page and dateparser is slow.
-    ``relativedelta`` keeps "1 month ago" a calendar month.
+    ``relativedelta`` keeps "1 month ago" a calendar month; an offset without
+    months or years is the same ``timedelta``, which is several times cheaper to add.
     """
     if _YEAR_RE.search(text):
         return None  # a relative phrase never names a year: skip a wasted parse
     parsed = _date_parser(True, True, languages).get_date_data(text).date_obj
     if parsed is None:
         return None
-    return relativedelta(parsed.replace(tzinfo=None), _ANCHOR)
+    offset = relativedelta(parsed.replace(tzinfo=None), _ANCHOR)
+    if offset.years or offset.months:
+        return offset
+    return timedelta(
+        days=offset.days,
+        hours=offset.hours,
+        minutes=offset.minutes,
+        seconds=offset.seconds,
+        microseconds=offset.microseconds,
+    )
 
 
 def _absolute_date(
@@ -301,7 +362,7 @@ def parse_date(
         return None
     if reference is not None:
         reference = _as_utc(reference)
-    parsed = _fast_date(text, day_first)
+    parsed = _fast_date(text, day_first, english=not languages or languages[0] == "en")
     for langs in () if parsed is not None else _language_attempts(text, languages):
         offset = _relative_offset(text, langs)
         if offset is not None:

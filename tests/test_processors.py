@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from newscrawl import processors
 from newscrawl.processors import (
     BOILERPLATE_RE,
     body_hash,
@@ -247,6 +248,95 @@ def test_parse_date_allows_slightly_ahead_of_reference() -> None:
     # Publisher clocks run ahead of ours, and a date alone is midnight in some zone.
     assert parse_date("2025-06-25", reference=REFERENCE) == "2025-06-25"
     assert parse_date("in 2 hours", reference=REFERENCE) == "2025-06-24T14:00:00+00:00"
+
+
+# Formats read without dateparser: each must give exactly what dateparser gives.
+FAST_DATES = [
+    "2025-05-17",
+    "2025-05-17T10:00:00Z",
+    "2025-05-17T10:00:00+02:00",
+    "2025-05-17T10:00:00.123+02:00",
+    "2025-05-17T10:00:00-0500",
+    "2025-05-17 10:00",
+    "2025-05-17T10:00:00.1234567Z",
+    "17-05-2025",
+    "05/17/2025",
+    "Mon, 17 May 2025 10:00:00 GMT",
+    "Sat, 17 May 2025 10:00:00 +0200",
+    "Sat, 17 May 2025 10:00:00 -0000",
+    "Tue, 3 Jun 2025 09:05:07 +0530",
+    "Tue,3 Jun 2025 09:05 UTC",
+    "17 May 2025 10:00:00 -0500",
+    "17 May 2025 23:59:59 Z",
+    "Mon, 17 May 2025 10:00:00",
+    "mon, 17 may 2025 10:00:00 gmt",
+    "1 Sept 2024 08:00 UT",
+    "17 May 2025",
+    "17 May. 2025",
+    "3 January 2024",
+    "May 17, 2025",
+    "Dec 3 2024",
+    "september 30, 2024",
+]
+
+
+def _with_dateparser(monkeypatch: pytest.MonkeyPatch, *args: object, **kwargs: object) -> object:
+    """parse_date with its fast path turned off: what dateparser alone makes of the text."""
+    with monkeypatch.context() as patched:
+        patched.setattr(processors, "_fast_date", lambda text, day_first, english: None)
+        return parse_date(*args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("raw", FAST_DATES)
+@pytest.mark.parametrize("day_first", [True, False])
+@pytest.mark.parametrize("languages", [None, ["en"], ["en", "de"]])
+def test_fast_date_gives_what_dateparser_gives(
+    monkeypatch: pytest.MonkeyPatch, raw: str, day_first: bool, languages: list[str] | None
+) -> None:
+    kwargs = {"reference": REFERENCE, "day_first": day_first, "languages": languages}
+    expected = _with_dateparser(monkeypatch, raw, **kwargs)
+    assert expected is not None
+    with monkeypatch.context() as patched:
+        patched.setattr(processors, "_absolute_date", _no_dateparser)
+        patched.setattr(processors, "_relative_offset", _no_dateparser)
+        assert parse_date(raw, reference=REFERENCE, day_first=day_first, languages=languages) == (
+            expected
+        )
+
+
+def _no_dateparser(*args: object) -> None:
+    raise AssertionError(f"dateparser was asked: {args}")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Mon, 31 Feb 2025 10:00:00 GMT",  # no such day: dateparser decides (and refuses)
+        "Mon, 17 May 2025 10:00:00 GMT+0200",
+        "17 May 2025 10:00 CEST",
+        "31 February 2025",
+        "Mayo 17, 2025",
+    ],
+)
+def test_fast_date_leaves_the_rest_to_dateparser(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    assert parse_date(raw, reference=REFERENCE) == _with_dateparser(
+        monkeypatch, raw, reference=REFERENCE
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(processors, "_absolute_date", _no_dateparser)
+        with pytest.raises(AssertionError, match="dateparser was asked"):
+            parse_date(raw, reference=REFERENCE)
+
+
+@pytest.mark.parametrize("raw", ["17 May 2025", "Mon, 17 May 2025 10:00:00 GMT"])
+def test_english_month_names_are_left_to_dateparser_on_other_pages(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    """A German page's dates are read German first, as before: no English shortcut."""
+    with monkeypatch.context() as patched:
+        patched.setattr(processors, "_absolute_date", _no_dateparser)
+        with pytest.raises(AssertionError, match="dateparser was asked"):
+            parse_date(raw, reference=REFERENCE, languages=["de", "en"])
 
 
 @pytest.mark.parametrize(
