@@ -177,7 +177,10 @@ def split_byline(value: str) -> tuple[str | None, str | None]:
 
 
 DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DMY_RE = re.compile(r"^(\d{1,2})[-./](\d{1,2})[-./](\d{4})$")
+# "17.05.2025", "17-05-2025, 10:30", "05/17/2025 9:05:07": a time, when given, is kept.
+_DMY_RE = re.compile(
+    r"^(\d{1,2})[-./](\d{1,2})[-./](\d{4})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
 _YEAR_RE = re.compile(r"\b(?:1[89]|2\d)\d{2}\b")
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _MAX_AHEAD = timedelta(days=2)
@@ -252,8 +255,9 @@ def _english_date(text: str) -> date | datetime | None:
 
 
 def _fast_date(text: str, day_first: bool, english: bool) -> date | datetime | None:
-    """The common cases without dateparser: ISO 8601, numeric DD-MM-YYYY and, when
-    English is the first language to try, RFC 2822 and English month names."""
+    """The common cases without dateparser: ISO 8601, numeric DD-MM-YYYY (with or without
+    a clock) and, when English is the first language to try, RFC 2822 and English month
+    names. None: dateparser decides (tests check each form gives what dateparser gives)."""
     if DATE_ONLY_RE.fullmatch(text):
         try:
             return date.fromisoformat(text)
@@ -266,11 +270,15 @@ def _fast_date(text: str, day_first: bool, english: bool) -> date | datetime | N
             return None
     match = _DMY_RE.match(text)
     if match:
-        first, second, year = (int(group) for group in match.groups())
+        first, second, year = (int(group) for group in match.groups()[:3])
+        hour, minute, second_of_minute = match.groups()[3:]
         orders = ((second, first), (first, second))  # (month, day) pairs
         for month, day in orders if day_first else orders[::-1]:
             try:
-                return date(year, month, day)
+                if hour is None:
+                    return date(year, month, day)
+                clock = (int(hour), int(minute), int(second_of_minute or 0))
+                return datetime(year, month, day, *clock)
             except ValueError:
                 continue  # "05-17-2025" read day-first is invalid: try month-first
     return _english_date(text) if english else None

@@ -261,6 +261,10 @@ FAST_DATES = [
     "2025-05-17T10:00:00.1234567Z",
     "17-05-2025",
     "05/17/2025",
+    "29.04.2020 12:01",
+    "05/17/2025 10:30",
+    "17-05-2025, 9:05",
+    "03.04.2020 12:01:33",
     "Mon, 17 May 2025 10:00:00 GMT",
     "Sat, 17 May 2025 10:00:00 +0200",
     "Sat, 17 May 2025 10:00:00 -0000",
@@ -271,6 +275,8 @@ FAST_DATES = [
     "Mon, 17 May 2025 10:00:00",
     "mon, 17 may 2025 10:00:00 gmt",
     "1 Sept 2024 08:00 UT",
+    "17 Jun 2018 15:15",
+    "4 November 2020 19:23",
     "17 May 2025",
     "17 May. 2025",
     "3 January 2024",
@@ -316,6 +322,8 @@ def _no_dateparser(*args: object) -> None:
         "17 May 2025 10:00 CEST",
         "31 February 2025",
         "Mayo 17, 2025",
+        "03.04.2020 24:01",
+        "29.04.2020 12.01",
     ],
 )
 def test_fast_date_leaves_the_rest_to_dateparser(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
