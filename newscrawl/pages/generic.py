@@ -42,6 +42,7 @@ from newscrawl.pages.structured import (
 )
 from newscrawl.processors import (
     NAME_PARTICLES,
+    TITLE_SEPARATORS,
     is_boilerplate,
     is_date_only,
     normalize_text,
@@ -108,7 +109,6 @@ _URL_DATE_SLACK = 2  # days a page's date may differ from its URL's (time zones,
 _CLOCK = re.compile(r"\d{1,2}[:.h]\d{2}")
 _HOUR_H = re.compile(r"(?<=\d)h(?=\d)")  # French "10h12"
 DATEPARSER_LANGUAGES = frozenset(language_order)
-_TITLE_SEPARATORS = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
 _ORG_WORDS = re.compile(
     r"\b(?:news|times|post|press|media|agency|daily|journal|herald|tribune|gazette|network"
     r"|magazine|wire|newsroom|staff|desk|editorial|team|reuters|associated)\b",
@@ -676,7 +676,7 @@ class GenericArticlePage(ArticlePage):
         headline ("Vote — and after") keep their own form.
         """
         title = normalize_text(title)
-        separators = list(_TITLE_SEPARATORS.finditer(title))
+        separators = list(TITLE_SEPARATORS.finditer(title))
         if not separators:
             return title
         bounds = [0, *(i for m in separators for i in (m.start(), m.end())), len(title)]
