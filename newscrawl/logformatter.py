@@ -26,8 +26,9 @@ class NewsLogFormatter(LogFormatter):
     def from_crawler(cls, crawler: Crawler) -> Self:
         # Scrapy's root logger passes every record to its handler, which filters by LOG_LEVEL:
         # a DEBUG "Scraped" record per item would be built only to be thrown away.
-        level = logging.getLevelName(crawler.settings.get("LOG_LEVEL"))
-        return cls(log_scraped=not isinstance(level, int) or level <= logging.DEBUG)
+        level = crawler.settings.get("LOG_LEVEL")
+        number = level if isinstance(level, int) else logging.getLevelName(str(level))
+        return cls(log_scraped=not isinstance(number, int) or number <= logging.DEBUG)
 
     def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult | None:  # type: ignore[override]  # Scrapy skips the line on None
         """A DEBUG line naming the article: a whole item (its body) is kilobytes per line."""

@@ -237,6 +237,8 @@ def test_above_debug_no_scraped_record_is_built() -> None:
     """At INFO Scrapy's handler would drop the record: the formatter does not make it."""
     item = {"url": "http://127.0.0.1/a"}
     quiet = NewsLogFormatter.from_crawler(get_crawler(settings_dict={"LOG_LEVEL": "INFO"}))
+    as_number = NewsLogFormatter.from_crawler(get_crawler(settings_dict={"LOG_LEVEL": 20}))
+    assert as_number.scraped(item, "response", None) is None
     loud = NewsLogFormatter.from_crawler(get_crawler(settings_dict={"LOG_LEVEL": "DEBUG"}))
     assert quiet.scraped(item, "response", None) is None
     logged = loud.scraped(item, "response", None)
