@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from newscrawl.db.connection import Database
+from newscrawl.db.connection import Database, _find_system_tools
 from newscrawl.db.migrate import migrate, migration_files
 from newscrawl.redact import redact
 
@@ -183,3 +184,14 @@ def test_the_embedded_socket_is_private_even_under_a_long_path(tmp_path: Path) -
     assert host.resolve() == (data_dir / "pgdata").resolve()  # the socket is in pgdata
     mode = host.resolve().stat().st_mode
     assert mode & 0o077 == 0, oct(mode)  # 0700: no other user reaches the socket
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not Path("/usr/sbin/useradd").exists(), reason="root with useradd"
+)
+def test_root_with_crons_path_finds_useradd_for_the_embedded_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # cron's
+    _find_system_tools()
+    assert shutil.which("useradd") == "/usr/sbin/useradd"

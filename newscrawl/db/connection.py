@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import warnings
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 # pgserver keeps one handle per data directory and process; these serialise the
 # acquire/release calls that run in worker threads (asyncio.to_thread).
 _embedded_lock = threading.Lock()
+_SYSTEM_BIN = ("/usr/sbin", "/sbin")
 
 
 def _acquire_embedded(pgdata: Path) -> PostgresServer:
@@ -54,6 +56,7 @@ def _acquire_embedded(pgdata: Path) -> PostgresServer:
     from pgserver.utils import process_is_running
 
     pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _find_system_tools()
     with _embedded_lock:
         # Not pgserver.get_server(), which resolves the symlink _socket_safe() may return.
         path = _socket_safe(pgdata)
@@ -65,6 +68,17 @@ def _acquire_embedded(pgdata: Path) -> PostgresServer:
             users.get_and_add(os.getpid())
         server.__enter__()  # in-process reference count
     return server
+
+
+def _find_system_tools() -> None:
+    """Put /usr/sbin and /sbin on PATH for root when ``useradd`` is not found.
+
+    Started by root, pgserver runs PostgreSQL as a ``pgserver`` user that it creates
+    with ``useradd`` looked up on PATH; cron's PATH (/usr/bin:/bin) lacks it, so a
+    scheduled first crawl on a fresh machine would fail there.
+    """
+    if os.geteuid() == 0 and shutil.which("useradd") is None:
+        os.environ.update(PATH=os.pathsep.join([*os.get_exec_path(), *_SYSTEM_BIN]))
 
 
 def _socket_safe(pgdata: Path) -> Path:
