@@ -167,10 +167,14 @@ def database_options(settings: BaseSettings) -> list[str]:
 
 
 def export_command(settings: BaseSettings, spider: str, run: str | None) -> str:
-    """The command that reads this crawl's articles back from the database."""
+    """The command that reads this crawl's articles back from the database, into a file
+    named after the run (not ``articles.jsonl``: that is the demo's appended feed)."""
     command = ["newscrawl", "export", *database_options(settings)]
-    command += ["--run", run] if run else ["--spider", spider]
-    return shlex.join(command) + " -o articles.jsonl"
+    if run:
+        command += ["--run", run, "-o", f"run-{run}.jsonl"]
+    else:
+        command += ["--spider", spider, "-o", f"{spider}.jsonl"]
+    return shlex.join(command)
 
 
 class CrawlSummary:

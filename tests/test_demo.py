@@ -99,7 +99,7 @@ def test_demo_crawls_the_sample_site_into_the_embedded_database_and_a_feed(demo:
     assert "headline" in figures["field coverage"].split(";")[0]  # every item has one
     assert figures["data"] == "feed articles.jsonl; embedded database in data"
     assert re.fullmatch(
-        r"newscrawl export --data-dir data --run \S+ -o articles.jsonl", figures["next"]
+        r"newscrawl export --data-dir data --run (\S+) -o run-\1\.jsonl", figures["next"]
     )
     assert (demo.workdir / "data" / "pgdata").is_dir()
 
@@ -109,7 +109,7 @@ def test_a_rerun_says_why_its_feed_got_nothing_and_how_to_read_the_data(demo: De
     assert figures["items exported"] == "0"
     assert figures["skipped as already stored"] == "15"  # the 14 stored, and their duplicate
     assert "-a incremental=0" in demo.second.stderr
-    assert figures["next"] == "newscrawl export --data-dir data --spider daily8 -o articles.jsonl"
+    assert figures["next"] == "newscrawl export --data-dir data --spider daily8 -o daily8.jsonl"
 
 
 def test_export_reads_the_stored_articles_in_every_format(demo: Demo) -> None:
