@@ -61,10 +61,8 @@ def test_pages_requested_as_articles_give_an_item_or_a_counted_logged_reason(
     caplog.set_level(logging.WARNING)
 
     def run(resp: HtmlResponse) -> list:
-        async def collect() -> list:  # extraction is awaited (in process: no pool opened)
-            return [output async for output in spider.parse_article(resp)]
-
-        return asyncio.run(collect())
+        # Extraction is awaited (in process: no pool opened).
+        return asyncio.run(spider.parse_article(resp))
 
     out = run(response(story.path))
     assert [o["headline"] for o in out if not isinstance(o, Request)] == [story.headline]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from scrapy.http import Request, Response
@@ -49,15 +49,20 @@ class Daily8Spider(ArticleSpider):
         if next_page:
             yield self.listing_request(response.urljoin(next_page))
 
-    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
+    async def parse_article(self, response: Response) -> list[Any]:
+        """The article's record and requests for its related stories.
+
+        A coroutine returning a list, not an async generator: Scrapy hands a callback's
+        output to ``CONCURRENT_ITEMS`` tasks that each wait for the next output, and while
+        a generator awaited its record from an extraction worker, every one of them
+        parked on the empty queue (a future and a wake-up each, per page).
+        """
         item = await self.extract_item(response, Daily8ArticlePage)
         if item is None:  # an article request redirected to a listing, say
             self.drop(response, "not_an_article")
-            for found in self.parse_listing(response):
-                yield found
-            return
-        if self.complete(item, response):
-            yield item
+            return list(self.parse_listing(response))
+        output: list[Any] = [item] if self.complete(item, response) else []
         for related in item.get("relatedArticles", []):
             if request := self.article_request(related["url"], parent=response):
-                yield request
+                output.append(request)
+        return output

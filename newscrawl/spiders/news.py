@@ -114,25 +114,25 @@ class NewsSpider(ArticleSpider):
                 if request:
                     yield request
 
-    async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
-        async for output in self.parse_page(response):
-            yield output
+    async def parse_listing(self, response: Response) -> list[Any]:
+        return await self.parse_page(response)
 
-    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
-        async for output in self.parse_page(response):
-            yield output
+    async def parse_article(self, response: Response) -> list[Any]:
+        return await self.parse_page(response)
 
-    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+    async def parse_page(self, response: Response) -> list[Any]:
         """The page's record if it reads as a story, and requests for its links.
 
         Classification, extraction and link extraction run where extraction does
-        (``newscrawl.workers``): this callback only counts, logs and schedules.
+        (``newscrawl.workers``): this callback only counts, logs and schedules. A
+        coroutine returning a list, for the reason ``Daily8Spider.parse_article`` gives.
         """
         if not isinstance(response, TextResponse):
-            return
+            return []
         page = await self.extractor.extract(
             response, None, self.name, min_probability=self.min_article_probability, links=True
         )
+        output: list[Any] = []
         if page.item is not None:
             if page.issues:
                 # A source that failed (JSON too deep or broken) costs that source only.
@@ -141,7 +141,7 @@ class NewsSpider(ArticleSpider):
                 self.logger.warning(
                     "Extraction issues (%s): %s", ", ".join(page.issues), response.url
                 )
-            yield page.item
+            output.append(page.item)
         elif response.meta.get(PAGE_KIND) == ARTICLE:
             # Fetched as an article, read as something else: counted, never silent.
             self.crawler.stats.inc_value(f"{STATS_DROPPED}/not_an_article")
@@ -156,6 +156,7 @@ class NewsSpider(ArticleSpider):
                 continue
             if looks_like_article_url(url):
                 if request := self.article_request(url, parent=response):
-                    yield request
+                    output.append(request)
             elif self.spend_budget(url):  # unknown pages count against the budget too
-                yield self.listing_request(url)
+                output.append(self.listing_request(url))
+        return output
