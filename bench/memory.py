@@ -19,6 +19,7 @@ Writes ``bench/results/memory.json`` (``memory-jobdir.json``).
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def run(
     samples = crawl.pop("samples")
     opened, milestones = samples[0], [s for s in samples if s["pages"] in (first, pages)]
     if len(milestones) != 2:
-        raise RuntimeError(f"crawl did not reach {first} and {pages} pages: {samples}")
+        raise RuntimeError(f"crawl did not reach {first} and {pages} pages: {samples[-1]}")
     start, end = milestones
     growth = round(end["peak_rss_mb"] - start["peak_rss_mb"], 1)
     return {
@@ -105,10 +106,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 0 < args.first < args.pages or args.pages % args.first:
         parser.error("--first must divide --pages and be smaller")
-    with tempfile.TemporaryDirectory(prefix="newscrawl-bench-memory-") as workdir:
-        result = run(
-            args.pages, args.first, args.server, Path(workdir), args.jobdir, args.site_pages
-        )
+    # Kept when the crawl falls short: its log and probe samples say why.
+    workdir = Path(tempfile.mkdtemp(prefix="newscrawl-bench-memory-"))
+    try:
+        result = run(args.pages, args.first, args.server, workdir, args.jobdir, args.site_pages)
+    except RuntimeError as error:
+        raise SystemExit(f"bench.memory: {error}; the crawl's files are in {workdir}") from None
+    shutil.rmtree(workdir)
     path = write_results("memory", result, args.results, "-jobdir" if args.jobdir else "")
     print(table(result))
     crawl = result["crawl"]
