@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from lxml import etree
 from scrapy.http import TextResponse
 
 from newscrawl.pages import daily8
@@ -33,16 +34,19 @@ SITE_PAGES: dict[str, type[ArticlePage]] = {
 SITE_NAMES: dict[str, str] = dict.fromkeys(daily8.SITE_NAMES, "daily8.com")
 """Name a site gives itself (``og:site_name``, title suffix) -> its domain above."""
 
-_NAMES_XPATH = (
+# Compiled, and run on the parsed page itself: a Selector's xpath() wraps every result.
+_NAMES = etree.XPath(
     "//meta[@property='og:site_name' or @name='og:site_name' or @name='application-name']/@content"
 )
+_TITLE = etree.XPath("string((//title)[1])")
 
 
 def site_names(response: TextResponse) -> list[str]:
     """The names ``response`` may give its site: meta tags first, then its title's last
     and first parts (the whole title when it has one part)."""
-    names = [str(name) for name in response.xpath(_NAMES_XPATH).getall()]
-    title = normalize_text(response.xpath("string((//title)[1])").get() or "")
+    root = response.selector.root
+    names = [str(name) for name in _NAMES(root)]
+    title = normalize_text(str(_TITLE(root)))
     if title:  # "Headline | Site" or "Site - Section"
         parts = TITLE_SEPARATORS.split(title)
         names += {parts[-1]: None, parts[0]: None}
