@@ -114,6 +114,29 @@ def test_a_date_in_an_id_named_field_is_read() -> None:
     assert published(body='<span id="publish-date">5 March 2024</span>') == "5 March 2024"
 
 
+@pytest.mark.parametrize(
+    "masthead",
+    [
+        "<span class='date'>Tuesday, 8 December 2020</span>",
+        "<time datetime='2020-12-08'>Tuesday, 8 December 2020</time>",
+    ],
+)
+def test_todays_date_in_the_site_masthead_is_not_the_story_date(masthead: str) -> None:
+    body = (
+        f"<header><a class='logo' href='/'>The Ledger</a>{masthead}</header>"
+        "<h1>Council votes on roofs</h1><p class='date'>13 October 2020</p>"
+    )
+    assert published(body=body) == "13 October 2020"
+
+
+def test_a_page_banner_holding_the_headline_keeps_its_date() -> None:
+    body = (
+        "<header><h1>Council votes on roofs</h1>"
+        "<time datetime='2020-10-13T09:00:00+02:00'>13 October 2020</time></header>"
+    )
+    assert published(body=body) == "2020-10-13T09:00:00+02:00"
+
+
 # --- body ---------------------------------------------------------------------------------
 
 

@@ -82,6 +82,7 @@ _ANY_CLASS = re.compile("|".join(f"(?:{p.pattern})" for p in _CLASS.values()))
 _NOT_STORY_TAGS = frozenset({"aside", "nav"})
 _NOT_TEXT_TAGS = frozenset({"meta", "script", "style", "link"})
 _HEADINGS = frozenset({"h1", "h2"})
+_SECTIONING = frozenset({"article", "aside", "main", "nav", "section"})
 _BYLINE_LABEL = re.compile(r"^[^\W\d_]+\s?:\s*")
 _BY_WORDS = ("By ", "by ", "Von ", "Par ", "Por ")
 
@@ -146,6 +147,20 @@ def _could_be_finer(raw: str, precision: int) -> bool:
     if precision == 0:
         return _CLOCK.search(raw) is not None
     return precision == 1 and _HAS_OFFSET.search(raw) is not None
+
+
+def _banner(el: Any) -> Any:
+    """The page banner holding ``el``: a ``<header>`` outside any article, aside, main,
+    nav or section (HTML's banner landmark), or a ``role="banner"`` element; else None."""
+    header = None
+    for node in el.iterancestors():
+        if node.get("role") == "banner":
+            return node
+        if node.tag in _SECTIONING:
+            return None
+        if node.tag == "header":
+            header = node
+    return header
 
 
 def _is_dateline(line: str) -> bool:
@@ -385,11 +400,14 @@ class GenericArticlePage(ArticlePage):
         if title:
             found.add("headline", title, "title")
         for el in filter(self.in_story, root.xpath("//time[@datetime or @pubdate]")):
+            if self._in_masthead(el):
+                continue
             marker = " ".join(filter(None, (el.get("class"), el.get("itemprop")))).lower()
             modified = _MODIFIED.search(marker) and "published" not in marker
             field = "dateModifiedRaw" if modified else "datePublishedRaw"
             found.add(field, el.get("datetime") or _text(el), "dom")
-        for text in self._date_texts(self._date_elements):
+        dated = [el for el in self._date_elements if not self._in_masthead(el)]
+        for text in self._date_texts(dated):
             found.add("datePublishedRaw", text, "dom")
         match = _URL_DATE.search(urlsplit(self.response.url).path)
         if match:
@@ -467,6 +485,16 @@ class GenericArticlePage(ArticlePage):
             if _DATE_LABEL.search(_text(term)) and value is not None and value.tag == "dd":
                 elements.append(value)
         return list(dict.fromkeys(elements))
+
+    def _in_masthead(self, el: Any) -> bool:
+        """Whether ``el`` is in the site's masthead: a page banner without the story's
+        ``<h1>``. A date there is today's or the edition's, not the story's; a banner
+        holding the headline is the story's own header (a blog theme's title block)."""
+        banner = _banner(el)
+        if banner is None:
+            return False
+        headlines = set(self._dom_headlines)
+        return not any(_text(h) in headlines for h in banner.iter("h1"))
 
     def _date_texts(self, elements: list[Any], *, whole: bool = False) -> list[str]:
         """Dates written in short elements ("Published 14 February 2024").
