@@ -114,6 +114,16 @@ def test_a_date_in_an_id_named_field_is_read() -> None:
     assert published(body='<span id="publish-date">5 March 2024</span>') == "5 March 2024"
 
 
+def test_a_meta_date_after_the_printed_date_is_a_revision_stamp() -> None:
+    body = "<p class='date'>29.04.2020, 12:01 Uhr</p>"
+    assert published(meta("date", "2020-04-30"), body) == "29.04.2020 12:01"
+
+
+def test_a_meta_date_before_the_printed_date_is_kept() -> None:
+    body = "<p class='date'>Updated 02.05.2020</p>"
+    assert published(meta("date", "2020-04-29"), body) == "2020-04-29"
+
+
 @pytest.mark.parametrize(
     "masthead",
     [

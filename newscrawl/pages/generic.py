@@ -807,6 +807,9 @@ class GenericArticlePage(ArticlePage):
         - A structured date (JSON-LD, microdata, app state) two or more days before
           a header date (OpenGraph, meta) is a template's stale one: the header wins
           (one day apart is more often an edition date or a live blog's update).
+        - A plain meta date (``<meta name="date">``, Dublin Core) after the first date
+          the page prints is a revision or build stamp: the printed day is the story's.
+          (OpenGraph and structured data name the publication date explicitly.)
         - A date more than two days from the one in the URL loses to the URL's.
         - A UTC instant one day off the URL's date, or off every date the page gives
           in local time (meta, text), was converted from it: the local day is shown.
@@ -834,6 +837,10 @@ class GenericArticlePage(ArticlePage):
                 if c.method in _HEADER_DATES and (d := day(c.value)) and (d - picked).days >= 2:
                     chosen, picked = (normalize_text(str(c.value)), c.method), d
                     break
+        if chosen[1] == "meta":
+            printed = next((c for c in ranked if c.method == "dom" and day(c.value)), None)
+            if printed and (d := day(printed.value)) and d < picked:
+                chosen, picked = (normalize_text(str(printed.value)), "dom"), d
         if in_url and url_day and abs((url_day - picked).days) > _URL_DATE_SLACK:
             return str(in_url.value), "url"
         if _UTC.search(chosen[0]) and _CLOCK.search(chosen[0]):
