@@ -125,8 +125,9 @@ def test_memory_benchmark(tmp_path: Path, pg_dsn: str, variant: str) -> None:
     assert result["site"]["articles"] == (60 if variant else 90)
     assert result["peak_verdict"] in ("pass", "MISS") and "| peak over the crawl |" in table
     assert "| 0 (spider open) |" in table and "| growth 20 → 60 |" in table
+    # Closing lets requests in flight finish: a sample at 80 may follow (seen 1 run in 4).
     milestones = [s["pages"] for s in result["samples"]]
-    assert milestones == [0, 20, 40, 60]
+    assert milestones[:4] == [0, 20, 40, 60] and all(m % 20 == 0 for m in milestones)
     for sample in result["samples"]:
         assert 0 < sample["rss_mb"] <= sample["peak_rss_mb"]
     assert isinstance(result["growth_mb"], float)
