@@ -8,6 +8,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from newscrawl.pages.generic import GenericArticlePage
+from newscrawl.pages.rules import strip_site_suffix
 from newscrawl.pages.structured import body_paragraphs, html_paragraphs
 from newscrawl.processors import is_boilerplate, split_authors
 
@@ -42,7 +43,7 @@ def jsonld(**node: object) -> str:
     ],
 )
 def test_site_suffix_is_cut_and_the_rest_kept_as_written(title: str, headline: str) -> None:
-    assert page(SITE).strip_site_suffix(title) == headline
+    assert strip_site_suffix(title, page(SITE).sources.site_names) == headline
 
 
 def test_a_structured_headline_naming_the_site_is_not_the_headline() -> None:

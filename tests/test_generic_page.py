@@ -166,7 +166,7 @@ def test_invalid_jsonld_is_repaired_or_skipped(caplog: pytest.LogCaptureFixture)
         extraction = page.extract()
     assert extraction.values["headline"] == "Kept headline"
     assert extraction.values["authors"] == ["Ann Lee"]
-    assert page.issues == ["invalid-json-ld"]
+    assert extraction.issues == ["invalid-json-ld"]
     assert "unparseable JSON-LD" in caplog.text
 
 

@@ -1,10 +1,10 @@
 """Field candidates from a page's machine-readable data.
 
 Each reader looks at one kind of source (JSON-LD, meta tags, microdata,
-embedded app state) and adds raw candidates to a :class:`Candidates`
-collection, tagged with the method that found them. Readers never decide
-between sources: arbitration lives in :mod:`newscrawl.pages.generic`, where
-every rule can see every candidate.
+embedded app state) and returns the raw candidates it found as a
+:class:`Candidates` collection, tagged with the method that found them; it
+changes nothing else. Readers never decide between sources: arbitration lives
+in :mod:`newscrawl.pages.rules`, where every rule can see every candidate.
 """
 
 from __future__ import annotations
@@ -65,6 +65,15 @@ class Candidates:
 
     def get(self, name: str) -> list[Candidate]:
         return self.fields.get(name, [])
+
+    @classmethod
+    def joined(cls, *parts: Candidates) -> Candidates:
+        """Every reader's candidates in one collection, per field in the readers' order."""
+        fields: dict[str, list[Candidate]] = {}
+        for part in parts:
+            for name, found in part.fields.items():
+                fields.setdefault(name, []).extend(found)
+        return cls(fields)
 
     def first(self, name: str, methods: Iterable[str]) -> Candidate | None:
         """The first candidate found by the earliest of ``methods``."""
@@ -289,8 +298,9 @@ def pick_article_node(
     return max(articles, key=rank)
 
 
-def read_jsonld(jsonld: JsonLd, page_url: str, out: Candidates) -> None:
-    """Add candidates from the page's article node and breadcrumbs."""
+def read_jsonld(jsonld: JsonLd, page_url: str) -> Candidates:
+    """Candidates from the page's article node and breadcrumbs."""
+    out = Candidates()
     nodes = jsonld.nodes
     index = _by_id(nodes)
     for node in nodes:
@@ -308,7 +318,7 @@ def read_jsonld(jsonld: JsonLd, page_url: str, out: Candidates) -> None:
             break
     article = pick_article_node(nodes, jsonld.top, page_url)
     if article is None:
-        return
+        return out
     method = "json-ld"
     out.add("headline", article.get("headline") or article.get("name"), method)
     out.add("headline", article.get("alternativeHeadline"), method)  # ranked after headline
@@ -348,6 +358,7 @@ def read_jsonld(jsonld: JsonLd, page_url: str, out: Candidates) -> None:
         url = _url_of(article.get(key))
         if url and url.startswith("http"):
             out.add("canonicalUrl", url.split("#")[0], method)
+    return out
 
 
 # --- meta tags -----------------------------------------------------------------------------
@@ -425,7 +436,9 @@ def collect_meta(root: Any) -> dict[str, list[str]]:
     return meta
 
 
-def read_meta(meta: dict[str, list[str]], out: Candidates) -> None:
+def read_meta(meta: dict[str, list[str]]) -> Candidates:
+    """Candidates from OpenGraph and other ``<meta>`` tags (:func:`collect_meta`)."""
+    out = Candidates()
     for method, table in (("opengraph", OPENGRAPH), ("meta", OTHER_META)):
         for name, keys in table.items():
             for key in keys:
@@ -447,6 +460,7 @@ def read_meta(meta: dict[str, list[str]], out: Candidates) -> None:
             if isinstance(author, str):
                 out.add("authors", (author, "unknown"), "meta")
         out.add("mainImage", data.get("image_url"), "meta")
+    return out
 
 
 # --- microdata -----------------------------------------------------------------------------
@@ -471,12 +485,13 @@ def _itemprop_value(el: HtmlElement) -> str:
     return el.text_content()
 
 
-def read_microdata(root: Any, out: Candidates) -> bool:
-    """Add candidates from an Article microdata scope. Returns whether one was found."""
+def read_microdata(root: Any) -> Candidates | None:
+    """Candidates from the page's Article microdata scope; None when it has none."""
     scopes = root.xpath(_ARTICLE_SCOPE)
     if not scopes:
-        return False
+        return None
     scope = scopes[0]
+    out = Candidates()
 
     def props(name: str) -> list[Any]:
         # Properties of this scope, not of nested scopes (authors, publishers).
@@ -505,7 +520,7 @@ def read_microdata(root: Any, out: Candidates) -> bool:
         src = el.xpath(".//*[@itemprop='url']") if el.get("itemscope") is not None else [el]
         if src:
             out.add("mainImage", _itemprop_value(src[0]), method)
-    return True
+    return out
 
 
 def _owning_scope(el: Any) -> Any:
@@ -515,15 +530,17 @@ def _owning_scope(el: Any) -> Any:
     return None
 
 
-def read_loose_itemprops(root: Any, out: Candidates) -> None:
+def read_loose_itemprops(root: Any, scoped: Candidates | None) -> Candidates:
     """``itemprop`` attributes outside any Article scope (common on templated sites).
 
-    A field the page's Article scope already gave is not read again: loose
-    copies then belong to other items (bylines of related-story cards).
+    A field the page's Article scope (``scoped``, :func:`read_microdata`'s) already
+    gave is not read again: loose copies then belong to other items (bylines of
+    related-story cards).
     """
+    out = Candidates()
     fields = {"headline": "headline", "datePublished": "datePublishedRaw"}
     fields |= {"dateModified": "dateModifiedRaw", "author": "authors"}
-    given = {name for name in fields.values() if out.first(name, ("microdata",))}
+    given = {name for name in fields.values() if scoped and scoped.first(name, ("microdata",))}
     for el in root.xpath("//*[@itemprop]"):
         name = fields.get(el.get("itemprop"))
         scope = _owning_scope(el)
@@ -535,6 +552,7 @@ def read_loose_itemprops(root: Any, out: Candidates) -> None:
             continue  # read with its Article scope by read_microdata
         value = " ".join(_itemprop_value(el).split())
         out.add(name, (value, "unknown") if name == "authors" else value, "microdata")
+    return out
 
 
 # --- embedded application state ------------------------------------------------------------
@@ -716,8 +734,11 @@ def _article_score(node: dict[str, Any]) -> tuple[int, int]:
     return (score, body_len)
 
 
-def read_app_state(root: Any, out: Candidates, issues: list[str]) -> bool:
-    """Add candidates from the embedded object that looks most like this article."""
+def read_app_state(root: Any) -> tuple[Candidates, list[str]]:
+    """Candidates from the embedded object that looks most like this article, and the
+    problems met (``invalid-app-state`` per blob that does not parse)."""
+    out = Candidates()
+    issues: list[str] = []
     best: tuple[tuple[int, int], str, dict[str, Any]] | None = None
     for method, data in state_scripts(root, issues):
         for node in walk_dicts(data):
@@ -725,7 +746,7 @@ def read_app_state(root: Any, out: Candidates, issues: list[str]) -> bool:
             if score[0] >= 3 and (best is None or score > best[0]):
                 best = (score, method, node)
     if best is None:
-        return False
+        return out, issues
     _, method, node = best
     title = _first_key(node, TITLE_KEYS)
     out.add("headline", _text_of(title[1]) if title else None, method)
@@ -743,4 +764,4 @@ def read_app_state(root: Any, out: Candidates, issues: list[str]) -> bool:
     found = _first_key(node, DESCRIPTION_KEYS)
     if found:
         out.add("description", _text_of(found[1]), method)
-    return True
+    return out, issues
