@@ -188,7 +188,7 @@ class Daily8ArticlePage(ArticlePage):
             if text:
                 out.append(Block(element, text, link or self._inner_link(element, text)))
             return
-        own = normalize_text(element.text)
+        own = _line(element.text)
         if own:
             out.append(Block(element, own, link))
         for child, is_block in zip(element, flags, strict=True):
@@ -198,7 +198,7 @@ class Daily8ArticlePage(ArticlePage):
                 text = self._text(child)
                 if text:
                     out.append(Block(child, text, self._article_link(child) or link))
-            tail = normalize_text(child.tail)
+            tail = _line(child.tail)
             if tail:
                 out.append(Block(element, tail, link))
 
@@ -377,13 +377,33 @@ class Daily8ArticlePage(ArticlePage):
     def _outside_cards(self, block: Block) -> bool:
         return block.element not in self.card_elements and block.link is None
 
+    @cached_property
+    def _own_host(self) -> str | None:
+        return urlsplit(self.response.url).hostname
+
     def _site_link(self, element: Any) -> bool:
         """Whether ``element`` sits in a link to a page of this site (navigation)."""
-        own = urlsplit(self.response.url).hostname
-        for el in (element, *element.iterancestors()):
-            if el.tag == "a" and el.get("href"):
-                return urlsplit(self.response.urljoin(el.get("href").strip())).hostname == own
-        return False
+        link = next(
+            (
+                el
+                for el in (element, *element.iterancestors("a"))
+                if el.tag == "a" and el.get("href")
+            ),
+            None,
+        )
+        if link is None:
+            return False
+        href = link.get("href").strip()
+        if href not in self._site_hrefs:
+            self._site_hrefs[href] = (
+                urlsplit(self.response.urljoin(href)).hostname == self._own_host
+            )
+        return self._site_hrefs[href]
+
+    @cached_property
+    def _site_hrefs(self) -> dict[str, bool]:
+        """href -> whether it links to this site, each resolved once."""
+        return {}
 
     # --- structured data -------------------------------------------------------------------
 
@@ -702,7 +722,7 @@ class Daily8ArticlePage(ArticlePage):
 
     def _offsite_link(self, element: Any) -> str | None:
         """The publisher's URL when its name links off the site."""
-        own = urlsplit(self.response.url).hostname
+        own = self._own_host
         for el in (*element.iter("a"), *element.iterancestors("a")):
             if el.get("href"):
                 url = self.response.urljoin(el.get("href").strip())
@@ -724,10 +744,7 @@ class Daily8ArticlePage(ArticlePage):
         for el in card.root.iter():
             if not isinstance(el.tag, str) or el.tag in _NOT_TEXT:
                 continue
-            for text in (
-                normalize_text(el.text),
-                normalize_text(el.tail) if el is not card.root else "",
-            ):
+            for text in (_line(el.text), _line(el.tail) if el is not card.root else ""):
                 short = 0 < len(text) <= _MAX_NAME_CHARS  # a time, not the summary
                 name, date = split_byline(text) if short else (None, None)
                 if date and not name:
@@ -771,6 +788,12 @@ _VISIBLE_TEXT = etree.XPath(
     ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
     " or ancestor::template)]"
 )
+
+
+def _line(text: str | None) -> str:
+    """A text node as one line: ``normalize_text``, skipped for the whitespace between tags
+    (most of a page's text nodes)."""
+    return "" if text is None or text.isspace() else normalize_text(text)
 
 
 def _visible_text(element: Any) -> str:
