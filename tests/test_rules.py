@@ -6,7 +6,8 @@ import json
 
 from scrapy.http import HtmlResponse
 
-from newscrawl.pages.dom import read_url
+from newscrawl.pages import classify
+from newscrawl.pages.dom import PageIndex, read_url
 from newscrawl.pages.generic import apply_rules
 from newscrawl.pages.rules import RULES, body, by_trust, published
 from newscrawl.pages.sources import Sources, read_sources
@@ -42,6 +43,34 @@ def test_readers_give_values_and_change_nothing() -> None:
     assert first.issues == second.issues == ("invalid-json-ld",)
     methods = [c.method for c in first.candidates.get("headline")]
     assert methods == ["json-ld", "opengraph"]  # readers in order, ties broken by it
+
+
+INDEXED = """<html lang="en"><head><title>Roofs</title><link rel="canonical" href="/roofs">
+<meta name="date" content="2024-03-05"><script type="application/ld+json">{}</script></head>
+<body><!-- a comment --><nav aria-label="Breadcrumb"><a href="/">Home</a></nav>
+<div itemscope itemtype="https://schema.org/NewsArticle"><h1 itemprop="headline">Roofs</h1>
+<span class="byline"><a rel="author" href="/ann">Ann Lee</a></span></div>
+<span itemprop="author">Bo Chan</span><a href="/y"><h2>Teaser</h2><h3>Two</h3></a>
+<h3><a href="/z">Teaser two</a></h3><h4>Plain</h4><dl><dt>Published</dt><dd>5 March</dd></dl>
+<time datetime="2024-03-05">5 March</time><p id="story">Text</p><p class="x">More</p>
+</body></html>"""
+
+
+def test_one_walk_finds_what_each_xpath_found() -> None:
+    root = HtmlResponse(URL, body=INDEXED.encode(), encoding="utf-8").selector.root
+    index = PageIndex(root)
+    for tag in ("time", "title", "link", "meta", "script", "p", "h1", "h2", "h3", "h4", "dt"):
+        assert index.tags[tag] == root.xpath(f"//{tag}"), tag
+    assert index.author_links == root.xpath("//a[@rel='author']")
+    assert index.itemprops == root.xpath("//*[@itemprop]")
+    assert index.article_scopes == root.xpath(
+        "//*[@itemscope][contains(@itemtype, 'Article') or contains(@itemtype, 'BlogPosting')]"
+    )
+    assert index.breadcrumb_labels == root.xpath("//*[@aria-label='Breadcrumb']")
+    assert [el.get("class") for el, _ in index.classed] == ["byline"]
+    headings = [h for tag in ("h2", "h3", "h4") for h in index.tags[tag]]
+    linked = root.xpath("//h2[.//a] | //h3[.//a] | //h4[.//a] | //a[h2 or h3 or h4]")
+    assert classify.linked_headings(headings) == len(linked) == 2
 
 
 def test_the_url_reader_finds_the_date_in_the_path() -> None:

@@ -13,6 +13,7 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,14 +45,14 @@ class PageSignals:
     structured_body: bool  # structured data holds this page's article body
 
 
-def prose_runs(root: Any) -> Counter[Any]:
-    """Prose paragraphs per container element.
+def prose_runs(paragraphs: Iterable[Any]) -> Counter[Any]:
+    """Prose paragraphs (the page's ``<p>`` elements) per container element.
 
     Articles put their paragraphs side by side in one body element; listings
     put one summary into each teaser, so their paragraphs never cluster.
     """
     runs: Counter[Any] = Counter()
-    for p in root.iter("p"):
+    for p in paragraphs:
         text = len(p.text_content().strip())
         if text < _PROSE_CHARS:
             continue
@@ -66,8 +67,17 @@ def prose_runs(root: Any) -> Counter[Any]:
     return runs
 
 
-def linked_headings(root: Any) -> int:
-    return len(root.xpath("//h2[.//a] | //h3[.//a] | //h4[.//a] | //a[h2 or h3 or h4]"))
+def linked_headings(headings: Iterable[Any]) -> int:
+    """Headings (the page's ``<h2>``-``<h4>``) that hold a link or are one: teaser lists."""
+    holding = 0
+    links: set[Any] = set()
+    for heading in headings:
+        if next(heading.iter("a"), None) is not None:
+            holding += 1
+        parent = heading.getparent()
+        if parent is not None and parent.tag == "a":
+            links.add(parent)
+    return holding + len(links)
 
 
 def url_score(url: str) -> tuple[int, str] | None:

@@ -15,6 +15,7 @@ from copy import deepcopy
 from functools import cached_property
 from typing import Any
 
+from lxml import etree
 from lxml import html as lxml_html
 from lxml.etree import SubElement
 from scrapy.http import TextResponse
@@ -262,21 +263,62 @@ def _outermost(elements: list[Any]) -> list[Any]:
     return [el for el in elements if not any(a in chosen for a in el.iterancestors())]
 
 
+_INDEXED_TAGS = ("time", "title", "link", "meta", "script", "p", "h1", "h2", "h3", "h4", "dt")
+_LINKED_HEADINGS = ("h2", "h3", "h4")
+_BREADCRUMB_LABELS = frozenset({"breadcrumb", "Breadcrumb"})
+_ARTICLE_ITEMTYPES = ("Article", "BlogPosting")
+
+
+class PageIndex:
+    """The elements every reader looks for, from one walk over the tree.
+
+    Each ``//tag`` XPath or ``iter(tag)`` is a walk over the whole page (a fifth to
+    half a millisecond on a news page) and the readers needed about fifteen; one walk
+    that sorts the elements as it meets them costs about two of those. Lists are in
+    document order, as the XPaths gave them.
+    """
+
+    def __init__(self, root: Any) -> None:
+        self.tags: dict[str, list[Any]] = {tag: [] for tag in _INDEXED_TAGS}
+        # Elements whose class or id names a kind (_CLASS_WORDS), with the lower-cased
+        # "class id" string: most class names match no kind, one search drops them.
+        self.classed: list[tuple[Any, str]] = []
+        self.author_links: list[Any] = []  # <a rel="author">
+        self.breadcrumb_labels: list[Any] = []  # aria-label="breadcrumb"
+        self.itemprops: list[Any] = []
+        self.article_scopes: list[Any] = []  # itemscope with an Article or BlogPosting itemtype
+        tags, classed, search = self.tags, self.classed, _ANY_CLASS.search
+        for el in root.iter(etree.Element):  # elements, not comments
+            tag = el.tag
+            if tag in tags:
+                tags[tag].append(el)
+            elif tag == "a" and el.get("rel") == "author":
+                self.author_links.append(el)
+            cls, ident = el.get("class"), el.get("id")
+            if (cls is not None or ident is not None) and search(
+                names := f"{cls or ''} {ident or ''}".lower()
+            ):
+                classed.append((el, names))
+            if el.get("itemprop") is not None:
+                self.itemprops.append(el)
+            if el.get("itemscope") is not None and any(
+                kind in (el.get("itemtype") or "") for kind in _ARTICLE_ITEMTYPES
+            ):
+                self.article_scopes.append(el)
+            if el.get("aria-label") in _BREADCRUMB_LABELS:
+                self.breadcrumb_labels.append(el)
+
+
 class ClassIndex:
-    """A page's elements by class and id attributes, from one scan.
+    """A page's elements by class and id attributes (:attr:`PageIndex.classed`).
 
     ``contains(@class, …)`` XPath predicates cost about a millisecond each on a
     page-sized DOM; one scan plus compiled regexes costs a fraction of that.
     Ids count as classes: ``<span id="publish-date">`` names a field as surely.
     """
 
-    def __init__(self, root: Any, in_story: StoryFilter) -> None:
-        # Most class names match no kind: one combined search keeps only those that do.
-        self._classed = [
-            (el, names)
-            for el in root.xpath("//*[@class or @id]")
-            if _ANY_CLASS.search(names := f"{el.get('class') or ''} {el.get('id') or ''}".lower())
-        ]
+    def __init__(self, classed: list[tuple[Any, str]], in_story: StoryFilter) -> None:
+        self._classed = classed
         self._in_story = in_story
 
     def find(
@@ -301,12 +343,16 @@ class Dom:
         self.in_story = StoryFilter()
 
     @cached_property
+    def index(self) -> PageIndex:
+        return PageIndex(self.root)
+
+    @cached_property
     def classes(self) -> ClassIndex:
-        return ClassIndex(self.root, self.in_story)
+        return ClassIndex(self.index.classed, self.in_story)
 
     def headlines(self, site_keys: set[str]) -> list[str]:
         """``<h1>`` texts, then title-classed headings, minus the site name in a logo."""
-        headings = [h for h in self.root.iter("h1") if self.in_story(h)]
+        headings = [h for h in self.index.tags["h1"] if self.in_story(h)]
         headings += self.classes.find("headline", tags=_HEADINGS)
         found = texts(headings)
         return [t for t in dict.fromkeys(found) if t and key(t) not in site_keys]
@@ -318,7 +364,7 @@ class Dom:
         An unmarked "By …" line counts only if what follows reads as names, so
         "By Monday evening, the fire was out." stays story text.
         """
-        names = [a for a in self.root.xpath("//a[@rel='author']") if self.in_story(a)]
+        names = [a for a in self.index.author_links if self.in_story(a)]
         names += self.classes.find("byline-name")
         marked = texts(names) or self.byline_blocks
         found = marked or [line for line in self._by_lines() if reads_as_names(line)]
@@ -343,9 +389,9 @@ class Dom:
     def date_elements(self) -> list[Any]:
         """Elements classed as dates or metadata, and ``<time>`` elements."""
         elements = [el for el in self.classes.find("date") if el.tag not in NOT_TEXT_TAGS]
-        elements += [el for el in self.root.iter("time") if self.in_story(el)]
+        elements += [el for el in self.index.tags["time"] if self.in_story(el)]
         # <dl><dt>Published</dt><dd>5 March 2024</dd></dl>
-        for term in self.root.iter("dt"):
+        for term in self.index.tags["dt"]:
             value = term.getnext()
             if _DATE_LABEL.search(text(term)) and value is not None and value.tag == "dd":
                 elements.append(value)
@@ -365,7 +411,7 @@ class Dom:
     def meta_texts(self) -> set[str]:
         """Texts of headline, byline, date and dek elements: never the body's first lines."""
         found = self.bylines + self.byline_blocks + texts(self.classes.find("dek", story=False))
-        found += texts(self.date_elements) + texts(list(self.root.iter("h1")))
+        found += texts(self.date_elements) + texts(self.index.tags["h1"])
         return {key(line) for line in found if len(line) <= MAX_META_TEXT}
 
     def links(self, containers: list[Any]) -> list[tuple[str, str]]:
@@ -380,7 +426,12 @@ class Dom:
 
     @cached_property
     def prose_runs(self) -> Counter[Any]:
-        return classify.prose_runs(self.root)
+        return classify.prose_runs(self.index.tags["p"])
+
+    @cached_property
+    def linked_headings(self) -> int:
+        """How many ``<h2>``-``<h4>`` headings are links (or hold one): teaser lists."""
+        return classify.linked_headings(h for tag in _LINKED_HEADINGS for h in self.index.tags[tag])
 
     @cached_property
     def story_tree(self) -> Any:
@@ -429,32 +480,39 @@ def read_dom(dom: Dom, site_keys: set[str]) -> Candidates:
     """Candidates from the visible page: headings and ``<title>``, ``<time>`` and dated
     elements, bylines, the canonical link, ``lang``, breadcrumb and related-link rails."""
     found = Candidates()
-    root = dom.root
+    index = dom.index
     headlines = dom.headlines(site_keys)
     for line in headlines:
         found.add("headline", line, "dom")
-    title = root.findtext(".//title")
-    if title:
-        found.add("headline", title, "title")
+    titles = index.tags["title"]
+    if titles and titles[0].text:
+        found.add("headline", titles[0].text, "title")
     shown = set(headlines)
-    for el in filter(dom.in_story, root.xpath("//time[@datetime or @pubdate]")):
+    dated = [
+        el
+        for el in index.tags["time"]
+        if el.get("datetime") is not None or el.get("pubdate") is not None
+    ]
+    for el in filter(dom.in_story, dated):
         if in_masthead(el, shown):
             continue
         marker = " ".join(filter(None, (el.get("class"), el.get("itemprop")))).lower()
         modified = _MODIFIED.search(marker) and "published" not in marker
         field = "dateModifiedRaw" if modified else "datePublishedRaw"
         found.add(field, el.get("datetime") or text(el), "dom")
-    dated = [el for el in dom.date_elements if not in_masthead(el, shown)]
-    for line in date_texts(dated):
+    for line in date_texts([el for el in dom.date_elements if not in_masthead(el, shown)]):
         found.add("datePublishedRaw", line, "dom")
     for line in dom.bylines:
         found.add("authors", (line, "unknown"), "dom")
-    canonical = root.xpath("//link[@rel='canonical']/@href")
+    canonical = [
+        href
+        for link in index.tags["link"]
+        if link.get("rel") == "canonical" and (href := link.get("href")) is not None
+    ]
     if canonical:
         found.add("canonicalUrl", dom.urljoin(canonical[0].strip()), "dom")
-    found.add("inLanguage", root.get("lang"), "dom")
-    trails = dom.classes.find("breadcrumb", story=False)
-    trails += root.xpath("//*[@aria-label='breadcrumb' or @aria-label='Breadcrumb']")
+    found.add("inLanguage", dom.root.get("lang"), "dom")
+    trails = dom.classes.find("breadcrumb", story=False) + index.breadcrumb_labels
     crumbs = [{"name": name, "url": url} for name, url in dom.links(trails)]
     found.add("breadcrumbs", crumbs, "dom")
     rails = dom.classes.find("related", story=False)

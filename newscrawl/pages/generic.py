@@ -45,7 +45,7 @@ def classify_page(sources: Sources) -> classify.PageClass:
         types=types,
         og_type=og_type.lower() if og_type else None,
         prose_run=max(sources.dom.prose_runs.values(), default=0),
-        linked_headings=classify.linked_headings(sources.dom.root),
+        linked_headings=sources.dom.linked_headings,
         structured_body=structured_body,
     )
     return classify.classify(signals)

@@ -76,23 +76,26 @@ def read_sources(response: TextResponse) -> Sources:
     candidates of one method (the first found ranks first)."""
     url = response.url
     dom = Dom(response)
-    root = dom.root
+    index = dom.index
     issues: list[str] = []
-    scripts = [
-        el.text or ""
-        for el in root.iter("script")
-        if (el.get("type") or "").strip().lower() == "application/ld+json"
-    ]
-    jsonld = parse_jsonld(scripts, issues)
-    meta = collect_meta(root)
+    scripts = index.tags["script"]
+    jsonld = parse_jsonld(
+        (
+            el.text or ""
+            for el in scripts
+            if (el.get("type") or "").strip().lower() == "application/ld+json"
+        ),
+        issues,
+    )
+    meta = collect_meta(index.tags["meta"])
     names = site_names(meta, jsonld, url)
-    microdata = read_microdata(root)
-    app_state, state_issues = read_app_state(root)
+    microdata = read_microdata(index.article_scopes)
+    app_state, state_issues = read_app_state(scripts)
     candidates = Candidates.joined(
         read_jsonld(jsonld, url),
         read_meta(meta),
         microdata or Candidates(),
-        read_loose_itemprops(root, microdata),
+        read_loose_itemprops(index.itemprops, microdata),
         app_state,
         read_dom(dom, {key(name) for name in names}),
         read_url(urlsplit(url).path),

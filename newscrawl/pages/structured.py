@@ -13,6 +13,7 @@ import html
 import json
 import logging
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
@@ -140,10 +141,10 @@ def loads_lenient(text: str) -> Any:
 
 def walk_dicts(data: Any, limit: int = 20000) -> Iterator[dict[str, Any]]:
     """Every dict inside ``data``, breadth-first, up to ``limit`` containers."""
-    queue = [data]
+    queue = deque([data])
     seen = 0
     while queue and seen < limit:
-        node = queue.pop(0)
+        node = queue.popleft()
         seen += 1
         if isinstance(node, dict):
             yield node
@@ -422,10 +423,10 @@ OTHER_META = {
 }
 
 
-def collect_meta(root: Any) -> dict[str, list[str]]:
-    """``<meta>`` contents keyed by lower-cased property/name/itemprop/http-equiv."""
+def collect_meta(metas: Iterable[Any]) -> dict[str, list[str]]:
+    """``<meta>`` elements' contents keyed by lower-cased property/name/itemprop/http-equiv."""
     meta: dict[str, list[str]] = {}
-    for el in root.iter("meta"):
+    for el in metas:
         content = el.get("content")
         if content is None or not content.strip():
             continue
@@ -466,9 +467,6 @@ def read_meta(meta: dict[str, list[str]]) -> Candidates:
 # --- microdata -----------------------------------------------------------------------------
 
 _ARTICLE_TYPE = re.compile(r"Article|BlogPosting")
-_ARTICLE_SCOPE = (
-    "//*[@itemscope][contains(@itemtype, 'Article') or contains(@itemtype, 'BlogPosting')]"
-)
 
 
 def _itemprop_value(el: HtmlElement) -> str:
@@ -485,9 +483,9 @@ def _itemprop_value(el: HtmlElement) -> str:
     return el.text_content()
 
 
-def read_microdata(root: Any) -> Candidates | None:
-    """Candidates from the page's Article microdata scope; None when it has none."""
-    scopes = root.xpath(_ARTICLE_SCOPE)
+def read_microdata(scopes: list[Any]) -> Candidates | None:
+    """Candidates from the page's first Article microdata scope (``itemscope`` elements
+    with an Article or BlogPosting ``itemtype``); None when it has none."""
     if not scopes:
         return None
     scope = scopes[0]
@@ -530,8 +528,8 @@ def _owning_scope(el: Any) -> Any:
     return None
 
 
-def read_loose_itemprops(root: Any, scoped: Candidates | None) -> Candidates:
-    """``itemprop`` attributes outside any Article scope (common on templated sites).
+def read_loose_itemprops(itemprops: Iterable[Any], scoped: Candidates | None) -> Candidates:
+    """``itemprop`` elements outside any Article scope (common on templated sites).
 
     A field the page's Article scope (``scoped``, :func:`read_microdata`'s) already
     gave is not read again: loose copies then belong to other items (bylines of
@@ -541,7 +539,7 @@ def read_loose_itemprops(root: Any, scoped: Candidates | None) -> Candidates:
     fields = {"headline": "headline", "datePublished": "datePublishedRaw"}
     fields |= {"dateModified": "dateModifiedRaw", "author": "authors"}
     given = {name for name in fields.values() if scoped and scoped.first(name, ("microdata",))}
-    for el in root.xpath("//*[@itemprop]"):
+    for el in itemprops:
         name = fields.get(el.get("itemprop"))
         scope = _owning_scope(el)
         if (
@@ -611,8 +609,14 @@ _SKIP_BLOCK = re.compile(
 
 
 def state_scripts(root: Any, issues: list[str]) -> Iterator[tuple[str, Any]]:
-    """``(method, data)`` for each embedded state blob that parses; others are noted."""
-    for script in root.iter("script"):
+    """``(method, data)`` for each embedded state blob in the page that parses; others
+    are noted."""
+    return state_blobs(root.iter("script"), issues)
+
+
+def state_blobs(scripts: Iterable[Any], issues: list[str]) -> Iterator[tuple[str, Any]]:
+    """``(method, data)`` for each embedded state blob in ``scripts`` that parses."""
+    for script in scripts:
         text = script.text or ""
         if script.get("id") == "__NEXT_DATA__":
             data = loads_lenient(text)
@@ -734,13 +738,13 @@ def _article_score(node: dict[str, Any]) -> tuple[int, int]:
     return (score, body_len)
 
 
-def read_app_state(root: Any) -> tuple[Candidates, list[str]]:
+def read_app_state(scripts: Iterable[Any]) -> tuple[Candidates, list[str]]:
     """Candidates from the embedded object that looks most like this article, and the
     problems met (``invalid-app-state`` per blob that does not parse)."""
     out = Candidates()
     issues: list[str] = []
     best: tuple[tuple[int, int], str, dict[str, Any]] | None = None
-    for method, data in state_scripts(root, issues):
+    for method, data in state_blobs(scripts, issues):
         for node in walk_dicts(data):
             score = _article_score(node)
             if score[0] >= 3 and (best is None or score > best[0]):
