@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -112,6 +113,9 @@ def test_collapse_doubled(raw: str, clean: str) -> None:
         ("Channel 417-05-2025", ("Channel 4", "17-05-2025")),
         ("Channel 4 17-05-2025", ("Channel 4", "17-05-2025")),
         ("", (None, None)),
+        ("Sky News just now", ("Sky News", "just now")),
+        ("Sky NewsYESTERDAY", ("Sky News", "YESTERDAY")),
+        ("Breaking: talks resume in Geneva", ("Breaking: talks resume in Geneva", None)),
     ],
 )
 def test_split_byline(byline: str, expected: tuple[str | None, str | None]) -> None:
@@ -561,6 +565,13 @@ def test_body_hash_ignores_whitespace_quotes_and_case() -> None:
 
 def test_body_hash_separates_different_stories() -> None:
     assert body_hash("Talks resume in Geneva.") != body_hash("Talks collapse in Geneva.")
+
+
+def test_body_hash_is_sha256_of_the_folded_letters_and_digits() -> None:
+    # Stored rows are keyed by it: ASCII and other text must keep hashing the same.
+    assert body_hash("Story_ text, 2!") == hashlib.sha256(b"storytext2").hexdigest()
+    expected = hashlib.sha256("çavañandú2".encode()).hexdigest()
+    assert body_hash("Ça va \u2014 Ñandú_ \u2082!") == expected
 
 
 def test_body_hash_is_sha256_hex() -> None:
