@@ -711,8 +711,7 @@ BOILERPLATE_RE = re.compile(
             r"follow .{1,40} on (?:twitter|facebook|instagram|telegram)\b.*",
             r"teilen(?: sie dies mit)?|kategorien?|categor(?:y|ies)\s*:.*|kategorie\s*:.*"
             r"|keine kommentare.*|inhaltsverzeichnis|table of contents",
-            # sign-in prompts, photo credits, advertising notes, contact labels
-            r".{0,80}\b(?:eingeloggt sein|must be logged in|to log in|einloggen)\b.{0,80}",
+            # photo credits, advertising notes, contact labels (sign-in prompts: below)
             r"(?:photos?|fotos?|bild|titelbild|beitragsbild|image illustrative|crédits? photos?"
             r"|credits?|picture|bildquelle)\s*:.{0,100}",
             r"\*?(?:werbung|anzeige)(?:[,.]\s.{0,80})?|mehr zum thema.{0,40}",
@@ -722,6 +721,11 @@ BOILERPLATE_RE = re.compile(
     ),
     re.IGNORECASE,
 )
+# Sign-in prompts, apart: their regex tries up to 80 characters at each end, 20 times the
+# cost of all the others on a long paragraph, which is too long to be one.
+_SIGN_IN = ("eingeloggt sein", "must be logged in", "to log in", "einloggen")
+_SIGN_IN_RE = re.compile(rf".{{0,80}}\b(?:{'|'.join(_SIGN_IN)})\b.{{0,80}}", re.IGNORECASE)
+_SIGN_IN_MAX_CHARS = 80 + max(map(len, _SIGN_IN)) + 80
 _BOILERPLATE_TRIM = " .:!…·•|>»›–—-"
 
 
@@ -732,4 +736,7 @@ def is_boilerplate(line: str) -> bool:
     merely mentions comments or an app is kept.
     """
     text = normalize_text(line).strip(_BOILERPLATE_TRIM)
-    return bool(text) and BOILERPLATE_RE.fullmatch(text) is not None
+    return bool(text) and (
+        BOILERPLATE_RE.fullmatch(text) is not None
+        or (len(text) <= _SIGN_IN_MAX_CHARS and _SIGN_IN_RE.fullmatch(text) is not None)
+    )

@@ -109,6 +109,7 @@ def test_a_field_it_cannot_find_comes_from_the_generic_extractor() -> None:
         "  logo ",
         "Ready to dive into a world of global content with local flavor? Download Daily8 app "
         "today from your preferred app store and start exploring.",
+        "GLOBAL NEWS. DOWNLOAD DAILY8 APP TODAY FROM YOUR PREFERRED APP STORE",
     ],
 )
 def test_daily8_interface_text_is_its_own_boilerplate(line: str) -> None:

@@ -594,6 +594,9 @@ def test_body_hash_is_sha256_hex() -> None:
         "Read more: Grain deal extended for 60 days",
         "Sign up for our newsletter",
         "Sign up for our daily newsletter.",
+        "You must be logged in to post a comment.",
+        # the longest sign-in prompt: 80 characters either side of the longest phrase
+        f"{'x' * 79} must be logged in {'y' * 79}",
     ],
 )
 def test_is_boilerplate(line: str) -> None:
@@ -609,6 +612,7 @@ def test_is_boilerplate(line: str) -> None:
         "Advertisement revenue dropped for the third year.",
         "Related articles in the treaty cover arms control.",
         "He urged readers to download the app before the vote.",
+        f"{'x' * 80} must be logged in {'y' * 79}",
         "",
     ],
 )
