@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
 from typing import Any
 
 import html_text
@@ -24,7 +23,7 @@ from newscrawl.items import Article
 from newscrawl.pages.base import Extraction
 from newscrawl.processors import (
     body_hash,
-    canonicalize_url,
+    cached_canonical_url,
     collapse_doubled,
     is_boilerplate,
     normalize_paragraphs,
@@ -62,15 +61,15 @@ def _date(value: str, loader_context: dict[str, Any]) -> str | None:
     )
 
 
-# Related cards name the same stories page after page: canonicalise each URL once.
-_canonical = lru_cache(maxsize=16384)(canonicalize_url)
 _ABSOLUTE_RE = re.compile(r"https?://", re.I)
 
 
 def _url(value: str, loader_context: dict[str, Any]) -> str | None:
-    # An absolute URL is canonical whatever page it is on: one cache entry for all.
-    base = None if _ABSOLUTE_RE.match(value) else loader_context.get("base_url")
-    return _canonical(value, base=base)
+    # An absolute URL is canonical whatever page it is on: one cache entry for all (the
+    # one ``url_key`` reads too: called alike).
+    if _ABSOLUTE_RE.match(value):
+        return cached_canonical_url(value)
+    return cached_canonical_url(value, loader_context.get("base_url"))
 
 
 _SURROGATES_RE = re.compile("[\ud800-\udfff]")

@@ -455,6 +455,11 @@ def canonicalize_url(url: str, base: str | None = None) -> str | None:
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
+# Pages name the same URLs again and again (a page's own URL for its key and for its
+# record, related stories page after page): each canonicalised once.
+cached_canonical_url = lru_cache(maxsize=16384)(canonicalize_url)
+
+
 def url_key(url: str) -> str:
     """Identity key for dedupe: same page, same key, whatever scheme/www/slash.
 
@@ -468,7 +473,7 @@ def url_key(url: str) -> str:
 # own URL was usually a related link on pages stored just before it).
 @lru_cache(maxsize=8192)
 def _url_key(url: str) -> str:
-    canonical = canonicalize_url(url)
+    canonical = cached_canonical_url(url)
     if canonical is None:
         return url.strip()
     parts = urlsplit(canonical)
