@@ -95,8 +95,13 @@ def as_text(value: Any, method: str | None) -> Any:
     database could take the record.
     """
     if isinstance(value, str):
-        value = _SURROGATES_RE.sub("", value)
-        if (method or "").rsplit("/", 1)[-1] not in TEXT_METHODS and _MARKUP_RE.search(value):
+        if not value.isascii():  # ASCII (most text) holds no surrogate, and says so at once
+            value = _SURROGATES_RE.sub("", value)
+        if (
+            "<" in value  # where all markup starts
+            and (method or "").rsplit("/", 1)[-1] not in TEXT_METHODS
+            and _MARKUP_RE.search(value)
+        ):
             value = html_text.extract_text(value, guess_layout=True)
         return value
     if isinstance(value, list):
@@ -193,7 +198,10 @@ class _Compiled:
                     out = (
                         function(item, loader_context=context) if takes_context else function(item)
                     )
-                    following += arg_to_iter(out)
+                    if type(out) is str:  # most values: arg_to_iter's answer, without the call
+                        following.append(out)
+                    else:
+                        following += arg_to_iter(out)
                 values = following
             return values
         for function, takes_context in self.steps:
