@@ -79,13 +79,13 @@ TITLE_SEPARATORS = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
 """What stands between a headline and a site's name in a title ("Headline | Site")."""
 
 
+_NON_WORDS_RE = re.compile(r"\W+")
+
+
 def name_key(text: str) -> str:
     """Comparison key of a name or title: case and everything but letters and digits
     ignored ("DAILY8" and "Daily 8" are one site)."""
     return _NON_WORDS_RE.sub("", normalize_text(text).casefold())
-
-
-_NON_WORDS_RE = re.compile(r"\W+")
 
 
 def normalize_paragraphs(value: str | Iterable[str] | None) -> str:

@@ -310,18 +310,12 @@ def modified(sources: Sources, chosen: Mapping[str, Any]) -> Answer:
 # authors ---------------------------------------------------------------------------------
 
 
-def _host_key(url: str) -> str:
-    """The site's name as its host spells it ("krautreporter" for krautreporter.de)."""
-    host = urlsplit(url).hostname or ""
-    return key(host.removeprefix("www.").split(".")[0])
-
-
 def _is_org(name: str, kind: str, sources: Sources) -> bool:
     """Whether an author is an organisation: the host's name (even when typed a
     Person), a web address ("mdr.de"), typed so, or named like the site or a
     publication."""
     name_key = key(name)
-    if name_key == _host_key(sources.url) or _DOMAIN.fullmatch(name):
+    if name_key == sources.host_key or _DOMAIN.fullmatch(name):
         return True
     if kind != "unknown":
         return kind == "org"

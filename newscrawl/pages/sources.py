@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 import htmldate
@@ -55,9 +56,18 @@ class Sources:
     site_names: list[str]  # for stripping title suffixes and spotting organisation authors
     issues: tuple[str, ...]  # sources that failed ("invalid-json-ld"), for the caller's stats
 
-    @property
-    def site_keys(self) -> set[str]:
-        return {key(name) for name in self.site_names}
+    @cached_property
+    def site_keys(self) -> frozenset[str]:
+        return frozenset(key(name) for name in self.site_names)
+
+    @cached_property
+    def host_key(self) -> str:
+        return key(host_name(self.url))
+
+
+def host_name(url: str) -> str:
+    """The site's name as its host spells it ("krautreporter" for www.krautreporter.de)."""
+    return (urlsplit(url).hostname or "").removeprefix("www.").split(".")[0]
 
 
 def site_names(meta: dict[str, list[str]], jsonld: JsonLd, url: str) -> list[str]:
@@ -66,8 +76,7 @@ def site_names(meta: dict[str, list[str]], jsonld: JsonLd, url: str) -> list[str
     for node in jsonld.nodes:
         if node_types(node) & SITE_TYPES and isinstance(node.get("name"), str):
             names.append(node["name"])
-    host = urlsplit(url).hostname or ""
-    names.append(host.removeprefix("www.").split(".")[0])
+    names.append(host_name(url))
     return [name for name in names if name]
 
 
