@@ -135,6 +135,24 @@ def test_memory_benchmark(tmp_path: Path, pg_dsn: str, variant: str) -> None:
     assert result["verdict"] in ("pass", "MISS")
 
 
+def test_memory_keeps_the_crawl_files_when_the_crawl_falls_short(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    # 40 stories cannot give 60 pages: the crawl ends before its last milestone.
+    args = ["--pages", "60", "--first", "30", "--site-pages", "40", "--results", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.memory", *args],
+        cwd=ROOT,
+        env={**os.environ, "NEWSCRAWL_TEST_DATABASE_URL": pg_dsn, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    kept = Path(done.stderr.rsplit("the crawl's files are in ", 1)[1].strip())
+    assert kept.parent == tmp_path and (kept / "memory.log").is_file()
+
+
 @pytest.mark.parametrize("bad", [["--first", "7"], ["--first", "100"]])
 def test_memory_rejects_milestones_that_do_not_divide(bad: list[str]) -> None:
     done = subprocess.run(
